@@ -1,0 +1,25 @@
+// `augur`: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+#include "apps/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Augur: pipeline-parallel ResNet training with weight prediction", "augur"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", augur::augur_version_line());
+  augur::register_info_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return augur::run_selected_command(app);
+  } catch (const std::exception& e) {
+    std::cerr << "augur: error: " << e.what() << "\n";
+    return 1;
+  }
+}

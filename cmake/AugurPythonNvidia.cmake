@@ -1,0 +1,32 @@
+# PyTorch's pip packages put cuDNN and NCCL under site-packages/nvidia/<name>; on the GPU
+# machines that is the only place they exist. This asks the Python interpreters we can see
+# for their site-packages and returns the candidate roots for one component.
+function(augur_python_nvidia_roots component out_var)
+  set(_roots "")
+  set(_pythons "")
+  if(DEFINED AUGUR_PYTHON)
+    list(APPEND _pythons "${AUGUR_PYTHON}")
+  endif()
+  find_program(_augur_py3 NAMES python3 HINTS /opt/torch/.venv/bin NO_CACHE)
+  if(_augur_py3)
+    list(APPEND _pythons "${_augur_py3}")
+  endif()
+  if(EXISTS /opt/torch/.venv/bin/python3)
+    list(APPEND _pythons /opt/torch/.venv/bin/python3)
+  endif()
+  list(REMOVE_DUPLICATES _pythons)
+  foreach(_py IN LISTS _pythons)
+    execute_process(
+      COMMAND "${_py}" -c "import site,sysconfig;print(';'.join([sysconfig.get_paths()['purelib']]+site.getsitepackages()))"
+      OUTPUT_VARIABLE _sp OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE _rc)
+    if(_rc EQUAL 0)
+      foreach(_dir IN LISTS _sp)
+        if(EXISTS "${_dir}/nvidia/${component}")
+          list(APPEND _roots "${_dir}/nvidia/${component}")
+        endif()
+      endforeach()
+    endif()
+  endforeach()
+  list(REMOVE_DUPLICATES _roots)
+  set(${out_var} "${_roots}" PARENT_SCOPE)
+endfunction()

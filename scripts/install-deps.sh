@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every system package Augur needs from Debian's archive. Idempotent: packages
+# already present are left alone, and apt-get runs only when something is missing.
+# CUDA 13, cuDNN 9 and NCCL 2 are expected under /usr/local/cuda (or CUDA_HOME); they are
+# not Debian packages on these machines.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  catch2                # Catch2 v2 test framework (header + CMake integration)
+  libopenblas-dev       # CPU GEMM for the reference backend
+  libcli11-dev          # command-line parsing
+  nlohmann-json3-dev    # JSON (traces, safetensors headers, metrics)
+  libturbojpeg0-dev     # JPEG decoding for image-folder datasets
+  zlib1g-dev            # gzipped IDX files
+  clang-format          # the formatting check
+  python3               # scripts
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all packages present"
+fi
+
+cuda_home="${CUDA_HOME:-/usr/local/cuda}"
+if [ ! -x "$cuda_home/bin/nvcc" ] && ! command -v nvcc >/dev/null 2>&1; then
+  echo "install-deps: no nvcc found in $cuda_home/bin or on PATH; Augur needs the CUDA toolkit" >&2
+  exit 1
+fi

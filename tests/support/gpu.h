@@ -1,0 +1,20 @@
+// [gpu] tests: tag the test case "[gpu]" and start it with AUGUR_REQUIRE_GPU(). Without a
+// device the test returns at once and is counted as skipped; when every test a process ran
+// was skipped, the process exits with 77, which CTest reports as "Skipped".
+#pragma once
+
+namespace augur::test {
+
+bool gpu_available();
+void mark_skipped();
+constexpr int kSkipReturnCode = 77;
+
+}  // namespace augur::test
+
+#define AUGUR_REQUIRE_GPU()                \
+  do {                                     \
+    if (!::augur::test::gpu_available()) { \
+      ::augur::test::mark_skipped();       \
+      return;                              \
+    }                                      \
+  } while (0)
