@@ -1,0 +1,112 @@
+#include "kernels/elementwise.h"
+
+#include "kernels/dispatch.h"
+#include "kernels/elementwise_math.h"
+#include "runtime/thread_pool.h"
+
+namespace augur::kernels {
+
+namespace {
+void check_same(const char* op, const TensorView& a, const TensorView& b, bool allow_f64) {
+  require_float(op, "input", a, allow_f64);
+  AUGUR_ARG_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(), op, ": shapes/dtypes ", a.str(),
+                  " and ", b.str(), " differ");
+}
+
+constexpr int64_t kGrain = 1 << 14;
+
+template <class T, class F>
+void parallel_map(int64_t n, F f) {
+  ThreadPool::global().parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) f(i);
+  });
+}
+
+template <class T>
+void relu_fwd(const TensorView& x, const TensorView& y) {
+  const T* in = x.data<T>();
+  T* out = y.data<T>();
+  parallel_map<T>(x.numel(), [&](int64_t i) { out[i] = relu_value(in[i]); });
+}
+template <class T>
+void relu_bwd(const TensorView& y, const TensorView& dy, const TensorView& dx) {
+  const T* out = y.data<T>();
+  const T* g = dy.data<T>();
+  T* gx = dx.data<T>();
+  parallel_map<T>(y.numel(), [&](int64_t i) { gx[i] = relu_grad_from_output(out[i], g[i]); });
+}
+template <class T>
+void add_impl(const TensorView& a, const TensorView& b, const TensorView& y) {
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  T* py = y.data<T>();
+  parallel_map<T>(a.numel(), [&](int64_t i) { py[i] = pa[i] + pb[i]; });
+}
+template <class T>
+void acc_impl(const TensorView& src, const TensorView& dst) {
+  const T* ps = src.data<T>();
+  T* pd = dst.data<T>();
+  parallel_map<T>(src.numel(), [&](int64_t i) { pd[i] += ps[i]; });
+}
+}  // namespace
+
+namespace cpu {
+
+void relu_forward(const TensorView& x, const TensorView& y, const Stream&) {
+  check_same("relu_forward", x, y, true);
+  if (x.dtype() == DType::F64)
+    relu_fwd<double>(x, y);
+  else
+    relu_fwd<float>(x, y);
+}
+
+void relu_backward(const TensorView& y, const TensorView& dy, const TensorView& dx, const Stream&) {
+  check_same("relu_backward", y, dy, true);
+  check_same("relu_backward", y, dx, true);
+  if (y.dtype() == DType::F64)
+    relu_bwd<double>(y, dy, dx);
+  else
+    relu_bwd<float>(y, dy, dx);
+}
+
+void add(const TensorView& a, const TensorView& b, const TensorView& y, const Stream&) {
+  check_same("add", a, b, true);
+  check_same("add", a, y, true);
+  if (a.dtype() == DType::F64)
+    add_impl<double>(a, b, y);
+  else
+    add_impl<float>(a, b, y);
+}
+
+void accumulate(const TensorView& src, const TensorView& dst, const Stream&) {
+  check_same("accumulate", src, dst, true);
+  if (src.dtype() == DType::F64)
+    acc_impl<double>(src, dst);
+  else
+    acc_impl<float>(src, dst);
+}
+
+}  // namespace cpu
+
+void relu_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
+  const Device& d = common_device("relu_forward", stream, {&x, &y});
+  AUGUR_DISPATCH(d, relu_forward, x, y, stream);
+}
+
+void relu_backward(const TensorView& y, const TensorView& dy, const TensorView& dx,
+                   const Stream& stream) {
+  const Device& d = common_device("relu_backward", stream, {&y, &dy, &dx});
+  AUGUR_DISPATCH(d, relu_backward, y, dy, dx, stream);
+}
+
+void add(const TensorView& a, const TensorView& b, const TensorView& y, const Stream& stream) {
+  const Device& d = common_device("add", stream, {&a, &b, &y});
+  AUGUR_DISPATCH(d, add, a, b, y, stream);
+}
+
+void accumulate(const TensorView& src, const TensorView& dst, const Stream& stream) {
+  const Device& d = common_device("accumulate", stream, {&src, &dst});
+  AUGUR_DISPATCH(d, accumulate, src, dst, stream);
+}
+
+}  // namespace augur::kernels

@@ -1,0 +1,86 @@
+#include "kernels/cuda_launch.cuh"
+#include "kernels/dispatch.h"
+#include "kernels/elementwise.h"
+#include "kernels/elementwise_math.h"
+
+namespace augur::kernels::cuda {
+
+namespace {
+
+// Storage type T (f32 today, bf16 later) with f32 arithmetic.
+template <class T>
+__global__ void relu_forward_kernel(const T* __restrict__ x, T* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = T(relu_value(float(x[i])));
+}
+
+template <class T>
+__global__ void relu_backward_kernel(const T* __restrict__ y, const T* dy, T* dx, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    dx[i] = T(relu_grad_from_output(float(y[i]), float(dy[i])));
+}
+
+template <class T>
+__global__ void add_kernel(const T* a, const T* b, T* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = T(float(a[i]) + float(b[i]));
+}
+
+template <class T>
+__global__ void accumulate_kernel(const T* __restrict__ src, T* dst, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    dst[i] = T(float(dst[i]) + float(src[i]));
+}
+
+void check_f32(const char* op, const TensorView& a, const TensorView& b) {
+  require_float(op, "input", a, false);
+  AUGUR_ARG_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(), op, ": shapes/dtypes ", a.str(),
+                  " and ", b.str(), " differ");
+}
+
+}  // namespace
+
+void relu_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
+  check_f32("relu_forward", x, y);
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  relu_forward_kernel<float>
+      <<<grid_for(n), kBlock, 0, stream.handle()>>>(x.data<float>(), y.data<float>(), n);
+  AUGUR_CHECK_LAUNCH("relu_forward", stream.handle());
+}
+
+void relu_backward(const TensorView& y, const TensorView& dy, const TensorView& dx,
+                   const Stream& stream) {
+  check_f32("relu_backward", y, dy);
+  check_f32("relu_backward", y, dx);
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  relu_backward_kernel<float><<<grid_for(n), kBlock, 0, stream.handle()>>>(
+      y.data<float>(), dy.data<float>(), dx.data<float>(), n);
+  AUGUR_CHECK_LAUNCH("relu_backward", stream.handle());
+}
+
+void add(const TensorView& a, const TensorView& b, const TensorView& y, const Stream& stream) {
+  check_f32("add", a, b);
+  check_f32("add", a, y);
+  const int64_t n = a.numel();
+  if (n == 0) return;
+  add_kernel<float><<<grid_for(n), kBlock, 0, stream.handle()>>>(a.data<float>(), b.data<float>(),
+                                                                 y.data<float>(), n);
+  AUGUR_CHECK_LAUNCH("add", stream.handle());
+}
+
+void accumulate(const TensorView& src, const TensorView& dst, const Stream& stream) {
+  check_f32("accumulate", src, dst);
+  const int64_t n = src.numel();
+  if (n == 0) return;
+  accumulate_kernel<float>
+      <<<grid_for(n), kBlock, 0, stream.handle()>>>(src.data<float>(), dst.data<float>(), n);
+  AUGUR_CHECK_LAUNCH("accumulate", stream.handle());
+}
+
+}  // namespace augur::kernels::cuda
