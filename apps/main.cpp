@@ -13,11 +13,9 @@ int main(int argc, char** argv) {
   augur::register_info_command(app);
   try {
     app.parse(argc, argv);
+    return augur::run_selected_command(app);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  }
-  try {
-    return augur::run_selected_command(app);
   } catch (const std::exception& e) {
     std::cerr << "augur: error: " << e.what() << "\n";
     return 1;
