@@ -48,6 +48,12 @@ void acc_impl(const TensorView& src, const TensorView& dst) {
   T* pd = dst.data<T>();
   parallel_map<T>(src.numel(), [&](int64_t i) { pd[i] += ps[i]; });
 }
+template <class T>
+void add_scalar_impl(const TensorView& x, double value) {
+  T* p = x.data<T>();
+  const T v = static_cast<T>(value);
+  parallel_map<T>(x.numel(), [&](int64_t i) { p[i] += v; });
+}
 }  // namespace
 
 namespace cpu {
@@ -86,6 +92,14 @@ void accumulate(const TensorView& src, const TensorView& dst, const Stream&) {
     acc_impl<float>(src, dst);
 }
 
+void add_scalar(const TensorView& x, double value, const Stream&) {
+  require_float("add_scalar", "x", x, true);
+  if (x.dtype() == DType::F64)
+    add_scalar_impl<double>(x, value);
+  else
+    add_scalar_impl<float>(x, value);
+}
+
 }  // namespace cpu
 
 void relu_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
@@ -107,6 +121,11 @@ void add(const TensorView& a, const TensorView& b, const TensorView& y, const St
 void accumulate(const TensorView& src, const TensorView& dst, const Stream& stream) {
   const Device& d = common_device("accumulate", stream, {&src, &dst});
   AUGUR_DISPATCH(d, accumulate, src, dst, stream);
+}
+
+void add_scalar(const TensorView& x, double value, const Stream& stream) {
+  const Device& d = common_device("add_scalar", stream, {&x});
+  AUGUR_DISPATCH(d, add_scalar, x, value, stream);
 }
 
 }  // namespace augur::kernels

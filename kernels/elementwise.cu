@@ -36,6 +36,13 @@ __global__ void accumulate_kernel(const T* __restrict__ src, T* dst, int64_t n) 
     dst[i] = T(float(dst[i]) + float(src[i]));
 }
 
+template <class T>
+__global__ void add_scalar_kernel(T* x, float value, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    x[i] = T(float(x[i]) + value);
+}
+
 void check_f32(const char* op, const TensorView& a, const TensorView& b) {
   require_float(op, "input", a, false);
   AUGUR_ARG_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(), op, ": shapes/dtypes ", a.str(),
@@ -81,6 +88,15 @@ void accumulate(const TensorView& src, const TensorView& dst, const Stream& stre
   accumulate_kernel<float>
       <<<grid_for(n), kBlock, 0, stream.handle()>>>(src.data<float>(), dst.data<float>(), n);
   AUGUR_CHECK_LAUNCH("accumulate", stream.handle());
+}
+
+void add_scalar(const TensorView& x, double value, const Stream& stream) {
+  require_float("add_scalar", "x", x, false);
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  add_scalar_kernel<float>
+      <<<grid_for(n), kBlock, 0, stream.handle()>>>(x.data<float>(), static_cast<float>(value), n);
+  AUGUR_CHECK_LAUNCH("add_scalar", stream.handle());
 }
 
 }  // namespace augur::kernels::cuda

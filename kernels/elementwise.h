@@ -16,7 +16,9 @@ namespace augur::kernels {
   /* y = a + b; y may alias a or b. */                                                           \
   void add(const TensorView& a, const TensorView& b, const TensorView& y, const Stream& stream); \
   /* dst += src (gradients of a tensor that fans out). */                                        \
-  void accumulate(const TensorView& src, const TensorView& dst, const Stream& stream);
+  void accumulate(const TensorView& src, const TensorView& dst, const Stream& stream);           \
+  /* x += value for every element (counters kept on the device, e.g. BN's batch count). */       \
+  void add_scalar(const TensorView& x, double value, const Stream& stream);
 
 namespace cpu {
 AUGUR_ELEMENTWISE_SIGNATURES

@@ -36,6 +36,8 @@ TEST_CASE("add and accumulate on hand-computed values", "[kernels]") {
   CHECK(to_vector<double>(y, s) == std::vector<double>{11, 22, 33});
   k::accumulate(a, y, s);
   CHECK(to_vector<double>(y, s) == std::vector<double>{12, 24, 36});
+  k::add_scalar(y, 0.5, s);
+  CHECK(to_vector<double>(y, s) == std::vector<double>{12.5, 24.5, 36.5});
 }
 
 TEST_CASE("pointwise ops reject mismatched shapes and dtypes", "[kernels]") {
@@ -71,6 +73,9 @@ TEST_CASE("gpu: pointwise kernels match the CPU reference", "[gpu][kernels]") {
     CHECK(to_vector<float>(yd, gs) == to_vector<float>(y, cs));  // one rounding, same order
     k::accumulate(g, y, cs);
     k::accumulate(gd, yd, gs);
+    CHECK(to_vector<float>(yd, gs) == to_vector<float>(y, cs));
+    k::add_scalar(y, 1.25, cs);
+    k::add_scalar(yd, 1.25, gs);
     CHECK(to_vector<float>(yd, gs) == to_vector<float>(y, cs));
   }
 }
