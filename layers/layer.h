@@ -29,9 +29,10 @@ struct Pass {
   BnStatsMode bn_stats = BnStatsMode::Micro;
 };
 
-// What forward keeps for backward, one per layer per micro-batch. Views point at tensors
-// that the enclosing container keeps alive (the previous layer's output); owned tensors are
-// the layer's own intermediates.
+// What forward keeps for backward, one per layer per micro-batch. A layer's output and
+// intermediates are owned here; views point at the layer's input, which the caller keeps
+// alive (it is the previous layer's output, owned by that layer's Saved, or the stage input
+// the engine holds) until backward has run.
 struct Saved {
   std::vector<Tensor> owned;
   std::vector<TensorView> views;
@@ -52,7 +53,8 @@ class Layer {
   virtual void declare(ArenaLayout& params, ArenaLayout& state) = 0;
   // Throws naming the layer when the input shape does not fit.
   virtual Shape output_shape(const Shape& input) const = 0;
-  virtual Tensor forward(const Pass& pass, Saved& saved, const TensorView& x) = 0;
+  // Returns a view of the output, which `saved` owns.
+  virtual TensorView forward(const Pass& pass, Saved& saved, const TensorView& x) = 0;
   // Returns dx (an empty tensor when `need_input_grad` is false) and adds the parameter
   // gradients into pass.grads.
   virtual Tensor backward(const Pass& pass, Saved& saved, const TensorView& dy,
