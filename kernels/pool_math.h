@@ -2,8 +2,6 @@
 // pick the same window, the same winner and the same summation order.
 #pragma once
 
-#include <stdint.h>
-
 #include "kernels/hd.h"
 
 namespace augur::kernels {
@@ -16,12 +14,15 @@ AUGUR_HD bool max_pool_takes(T v, T best) {
   return v > best || (v != v && best == best);
 }
 
+// Index type I: int32_t where a launch's extents allow (cheaper division on the GPU), else
+// int64_t.
+//
 // The window of output row `o` along one axis covers inputs [o*stride - pad, ... + kernel),
 // clipped to [0, size): returns the first input index and writes the end (exclusive).
-AUGUR_HD int64_t pool_window_begin(int64_t o, int stride, int pad, int kernel, int64_t size,
-                                   int64_t* end) {
-  const int64_t start = o * stride - pad;
-  const int64_t stop = start + kernel;
+template <class I>
+AUGUR_HD I pool_window_begin(I o, int stride, int pad, int kernel, I size, I* end) {
+  const I start = o * stride - pad;
+  const I stop = start + kernel;
   *end = stop < size ? stop : size;
   return start > 0 ? start : 0;
 }
@@ -29,23 +30,23 @@ AUGUR_HD int64_t pool_window_begin(int64_t o, int stride, int pad, int kernel, i
 // The outputs along one axis whose windows contain input `i`: [first, last], possibly empty
 // (first > last) when stride > kernel leaves gaps. Output o covers i when
 // o*stride - pad <= i <= o*stride - pad + kernel - 1.
-AUGUR_HD int64_t pool_outputs_covering(int64_t i, int stride, int pad, int kernel, int64_t outputs,
-                                       int64_t* last) {
-  const int64_t hi = (i + pad) / stride;  // i + pad >= 0
-  const int64_t lo_num = i + pad - kernel + 1;
-  const int64_t lo = lo_num <= 0 ? 0 : (lo_num + stride - 1) / stride;
+template <class I>
+AUGUR_HD I pool_outputs_covering(I i, int stride, int pad, int kernel, I outputs, I* last) {
+  const I hi = (i + pad) / stride;  // i + pad >= 0
+  const I lo_num = i + pad - kernel + 1;
+  const I lo = lo_num <= 0 ? 0 : (lo_num + stride - 1) / stride;
   *last = hi < outputs - 1 ? hi : outputs - 1;
   return lo;
 }
 
 // Global average pooling divides (rather than multiplying by a rounded 1/count) on both
 // sides, so that forward and backward round identically on CPU and GPU.
-template <class T>
-AUGUR_HD T avg_pool_value(T sum, int64_t count) {
+template <class T, class I>
+AUGUR_HD T avg_pool_value(T sum, I count) {
   return sum / static_cast<T>(count);
 }
-template <class T>
-AUGUR_HD T avg_pool_grad(T dy, int64_t count) {
+template <class T, class I>
+AUGUR_HD T avg_pool_grad(T dy, I count) {
   return dy / static_cast<T>(count);
 }
 

@@ -63,6 +63,8 @@ TEST_CASE("top-k with fewer classes than k clamps k to the class count", "[kerne
   CHECK(counts_cpu(z, {0, 1}, 3, 5) == std::vector<int64_t>{2, 2});
   // One class: everything is a hit.
   CHECK(counts_cpu(std::vector<float>{-7.f, 2.f}, {0, 0}, 1, 5) == std::vector<int64_t>{2, 2});
+  // An empty batch counts nothing.
+  CHECK(counts_cpu(std::vector<float>{}, {}, 10, 5) == std::vector<int64_t>{0, 0});
 }
 
 TEST_CASE("accuracy rejects bad labels, k and shapes", "[kernels][accuracy]") {

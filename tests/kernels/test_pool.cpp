@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "kernels/pool.h"
+#include "kernels/pool_math.h"
 #include "tests/support/close.h"
 #include "tests/support/gpu.h"
 #include "tests/support/grad_check.h"
@@ -85,6 +87,70 @@ TEST_CASE("max pool output sizes follow floor((H + 2p - k) / s) + 1", "[kernels]
         Shape::nhwc(2, 3, 2, 3));
   CHECK(k::max_pool_output_shape(Shape::nhwc(1, 8, 9, 1), {3, 2, 1, 3, 1, 1}) ==
         Shape::nhwc(1, 8, 4, 1));
+}
+
+TEST_CASE("the outputs covering an input are exactly the windows that contain it",
+          "[kernels][pool]") {
+  // The CUDA backward gathers over pool_outputs_covering; compare it with the window
+  // definition for every input of a range of sizes and parameters.
+  for (int kernel = 1; kernel <= 4; ++kernel)
+    for (int stride = 1; stride <= 4; ++stride)
+      for (int pad = 0; 2 * pad <= kernel; ++pad)
+        for (int64_t size = std::max(1, kernel - 2 * pad); size <= 9; ++size) {
+          const int64_t outputs = (size + 2 * pad - kernel) / stride + 1;
+          for (int64_t i = 0; i < size; ++i) {
+            int64_t last = 0;
+            const int64_t first = k::pool_outputs_covering(i, stride, pad, kernel, outputs, &last);
+            for (int64_t o = 0; o < outputs; ++o) {
+              int64_t end = 0;
+              const int64_t begin = k::pool_window_begin(o, stride, pad, kernel, size, &end);
+              INFO("kernel " << kernel << " stride " << stride << " pad " << pad << " size " << size
+                             << " input " << i << " output " << o);
+              CHECK((begin <= i && i < end) == (first <= o && o <= last));
+            }
+          }
+        }
+}
+
+TEST_CASE("max pool backward as a per-input gather equals the CPU scatter bit for bit",
+          "[kernels][pool]") {
+  // The algorithm of the CUDA backward, run on the host with the shared index math.
+  const Stream& s = Stream::cpu();
+  const Shape xs = Shape::nhwc(2, 9, 8, 3);
+  for (const auto& p : {k::MaxPoolParams::square(3, 2, 1), k::MaxPoolParams::square(3, 1, 1),
+                        k::MaxPoolParams{2, 3, 3, 1, 1, 0}}) {
+    INFO(p.str());
+    const Shape ys = k::max_pool_output_shape(xs, p);
+    auto xv = random_floats(xs.numel(), 77, 0.f, 3.f);
+    for (float& v : xv) v = std::floor(v);  // plenty of ties
+    const auto gv = random_floats(ys.numel(), 78);
+    Tensor x = make_tensor(xv, xs, kCpu, s), dy = make_tensor(gv, ys, kCpu, s);
+    Tensor y = Tensor::empty(ys, DType::F32, kCpu), a = Tensor::empty(ys, DType::I32, kCpu);
+    Tensor dx = Tensor::empty(xs, DType::F32, kCpu);
+    k::max_pool_forward(x, y, a, p, s);
+    k::max_pool_backward(dy, a, dx, p, s);
+    const auto av = to_vector<int32_t>(a, s);
+    std::vector<float> gathered(xs.numel());
+    const int64_t H = xs[1], W = xs[2], C = xs[3], OH = ys[1], OW = ys[2];
+    for (int64_t n = 0; n < xs[0]; ++n)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          for (int64_t c = 0; c < C; ++c) {
+            int64_t oh1 = 0, ow1 = 0;
+            const int64_t oh0 =
+                k::pool_outputs_covering(h, p.stride_h, p.pad_h, p.kernel_h, OH, &oh1);
+            const int64_t ow0 =
+                k::pool_outputs_covering(w, p.stride_w, p.pad_w, p.kernel_w, OW, &ow1);
+            float acc = 0.f;
+            for (int64_t oh = oh0; oh <= oh1; ++oh)
+              for (int64_t ow = ow0; ow <= ow1; ++ow) {
+                const int64_t o = ((n * OH + oh) * OW + ow) * C + c;
+                if (av[o] == h * W + w) acc += gv[o];
+              }
+            gathered[((n * H + h) * W + w) * C + c] = acc;
+          }
+    CHECK(to_vector<float>(dx, s) == gathered);
+  }
 }
 
 TEST_CASE("global average pool on hand-computed values", "[kernels][pool]") {
