@@ -1,0 +1,199 @@
+#include <cuda/std/limits>
+
+#include <algorithm>
+
+#include "kernels/cuda_launch.cuh"
+#include "kernels/dispatch.h"
+#include "kernels/pool.h"
+#include "kernels/pool_math.h"
+
+namespace augur::kernels::cuda {
+
+namespace {
+
+// Loop extents of one launch; channels are the fastest dimension, so consecutive threads
+// touch consecutive addresses. Index type I as in pool_math.h.
+template <class I>
+struct PoolGeometry {
+  I n, h, w, c, oh, ow;
+  int kh, kw, sh, sw, ph, pw;
+};
+
+template <class I>
+PoolGeometry<I> geometry(const TensorView& in, const TensorView& out, const MaxPoolParams& p) {
+  return {static_cast<I>(in.n()),
+          static_cast<I>(in.h()),
+          static_cast<I>(in.w()),
+          static_cast<I>(in.c()),
+          static_cast<I>(out.h()),
+          static_cast<I>(out.w()),
+          p.kernel_h,
+          p.kernel_w,
+          p.stride_h,
+          p.stride_w,
+          p.pad_h,
+          p.pad_w};
+}
+
+// Whether every index of a launch over these views fits int32_t.
+bool fits_int32(const TensorView& a, const TensorView& b) {
+  return std::max(a.numel(), b.numel()) < (int64_t(1) << 31) - kBlock * int64_t(65535) * 8;
+}
+
+// One thread per output element. Storage type T, f32 comparisons.
+template <class T, class I>
+__global__ void max_pool_forward_kernel(const T* __restrict__ x, T* __restrict__ y,
+                                        int32_t* __restrict__ argmax, PoolGeometry<I> g) {
+  const I total = g.n * g.oh * g.ow * g.c;
+  for (I i = blockIdx.x * I(blockDim.x) + threadIdx.x; i < total; i += I(gridDim.x) * blockDim.x) {
+    const I c = i % g.c;
+    I r = i / g.c;
+    const I ow = r % g.ow;
+    r /= g.ow;
+    const I oh = r % g.oh;
+    const I n = r / g.oh;
+    I h1 = 0, w1 = 0;
+    const I h0 = pool_window_begin(oh, g.sh, g.ph, g.kh, g.h, &h1);
+    const I w0 = pool_window_begin(ow, g.sw, g.pw, g.kw, g.w, &w1);
+    float best = -::cuda::std::numeric_limits<float>::infinity();
+    int32_t best_pos = static_cast<int32_t>(h0 * g.w + w0);
+    const T* xn = x + n * g.h * g.w * g.c + c;
+    for (I h = h0; h < h1; ++h)
+      for (I w = w0; w < w1; ++w) {
+        const float v = static_cast<float>(xn[(h * g.w + w) * g.c]);
+        if (max_pool_takes(v, best)) {
+          best = v;
+          best_pos = static_cast<int32_t>(h * g.w + w);
+        }
+      }
+    y[i] = T(best);
+    argmax[i] = best_pos;
+  }
+}
+
+// One thread per input element: sums dy over the outputs whose window covers it and whose
+// winner it is, in row-major output order (the CPU scatter's order), without atomics.
+template <class T, class I>
+__global__ void max_pool_backward_kernel(const T* __restrict__ dy,
+                                         const int32_t* __restrict__ argmax, T* __restrict__ dx,
+                                         PoolGeometry<I> g) {
+  const I total = g.n * g.h * g.w * g.c;
+  for (I i = blockIdx.x * I(blockDim.x) + threadIdx.x; i < total; i += I(gridDim.x) * blockDim.x) {
+    const I c = i % g.c;
+    I r = i / g.c;
+    const I w = r % g.w;
+    r /= g.w;
+    const I h = r % g.h;
+    const I n = r / g.h;
+    I oh1 = 0, ow1 = 0;
+    const I oh0 = pool_outputs_covering(h, g.sh, g.ph, g.kh, g.oh, &oh1);
+    const I ow0 = pool_outputs_covering(w, g.sw, g.pw, g.kw, g.ow, &ow1);
+    const int32_t pos = static_cast<int32_t>(h * g.w + w);
+    const I base = n * g.oh * g.ow * g.c + c;
+    float acc = 0.f;
+    for (I oh = oh0; oh <= oh1; ++oh)
+      for (I ow = ow0; ow <= ow1; ++ow) {
+        const I o = base + (oh * g.ow + ow) * g.c;
+        if (argmax[o] == pos) acc += static_cast<float>(dy[o]);
+      }
+    dx[i] = T(acc);
+  }
+}
+
+// One thread per (sample, channel), summing H*W in ascending order like the CPU reference.
+template <class T, class I>
+__global__ void gap_forward_kernel(const T* __restrict__ x, T* __restrict__ y, I n, I hw, I c) {
+  for (I i = blockIdx.x * I(blockDim.x) + threadIdx.x; i < n * c; i += I(gridDim.x) * blockDim.x) {
+    const T* xi = x + (i / c) * hw * c + i % c;
+    float acc = 0.f;
+    for (I k = 0; k < hw; ++k) acc += static_cast<float>(xi[k * c]);
+    y[i] = T(avg_pool_value(acc, hw));
+  }
+}
+
+template <class T, class I>
+__global__ void gap_backward_kernel(const T* __restrict__ dy, T* __restrict__ dx, I n, I hw, I c) {
+  const I total = n * hw * c;
+  for (I i = blockIdx.x * I(blockDim.x) + threadIdx.x; i < total; i += I(gridDim.x) * blockDim.x) {
+    const I sample = i / (hw * c);
+    dx[i] = T(avg_pool_grad(static_cast<float>(dy[sample * c + i % c]), hw));
+  }
+}
+
+template <class I>
+void launch_max_pool_forward(const TensorView& x, const TensorView& y, const TensorView& argmax,
+                             const MaxPoolParams& p, const Stream& stream) {
+  max_pool_forward_kernel<float, I><<<grid_for(y.numel()), kBlock, 0, stream.handle()>>>(
+      x.data<float>(), y.data<float>(), argmax.data<int32_t>(), geometry<I>(x, y, p));
+}
+
+template <class I>
+void launch_max_pool_backward(const TensorView& dy, const TensorView& argmax, const TensorView& dx,
+                              const MaxPoolParams& p, const Stream& stream) {
+  max_pool_backward_kernel<float, I><<<grid_for(dx.numel()), kBlock, 0, stream.handle()>>>(
+      dy.data<float>(), argmax.data<int32_t>(), dx.data<float>(), geometry<I>(dx, dy, p));
+}
+
+template <class I>
+void launch_gap_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
+  gap_forward_kernel<float, I><<<grid_for(y.numel()), kBlock, 0, stream.handle()>>>(
+      x.data<float>(), y.data<float>(), I(x.n()), I(x.h() * x.w()), I(x.c()));
+}
+
+template <class I>
+void launch_gap_backward(const TensorView& dy, const TensorView& dx, const Stream& stream) {
+  gap_backward_kernel<float, I><<<grid_for(dx.numel()), kBlock, 0, stream.handle()>>>(
+      dy.data<float>(), dx.data<float>(), I(dx.n()), I(dx.h() * dx.w()), I(dx.c()));
+}
+
+}  // namespace
+
+void max_pool_forward(const TensorView& x, const TensorView& y, const TensorView& argmax,
+                      const MaxPoolParams& params, const Stream& stream) {
+  detail::check_max_pool_forward(x, y, argmax, params, false);
+  const int64_t total = y.numel();
+  if (total == 0) return;
+  DeviceGuard guard(stream.device());
+  if (fits_int32(x, y))
+    launch_max_pool_forward<int32_t>(x, y, argmax, params, stream);
+  else
+    launch_max_pool_forward<int64_t>(x, y, argmax, params, stream);
+  AUGUR_CHECK_LAUNCH("max_pool_forward", stream.handle());
+}
+
+void max_pool_backward(const TensorView& dy, const TensorView& argmax, const TensorView& dx,
+                       const MaxPoolParams& params, const Stream& stream) {
+  detail::check_max_pool_backward(dy, argmax, dx, params, false);
+  const int64_t total = dx.numel();
+  if (total == 0) return;
+  DeviceGuard guard(stream.device());
+  if (fits_int32(dx, dy))
+    launch_max_pool_backward<int32_t>(dy, argmax, dx, params, stream);
+  else
+    launch_max_pool_backward<int64_t>(dy, argmax, dx, params, stream);
+  AUGUR_CHECK_LAUNCH("max_pool_backward", stream.handle());
+}
+
+void global_avg_pool_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
+  detail::check_global_avg_pool("global_avg_pool_forward", x, y, false);
+  if (y.numel() == 0) return;
+  DeviceGuard guard(stream.device());
+  if (fits_int32(x, y))
+    launch_gap_forward<int32_t>(x, y, stream);
+  else
+    launch_gap_forward<int64_t>(x, y, stream);
+  AUGUR_CHECK_LAUNCH("global_avg_pool_forward", stream.handle());
+}
+
+void global_avg_pool_backward(const TensorView& dy, const TensorView& dx, const Stream& stream) {
+  detail::check_global_avg_pool("global_avg_pool_backward", dx, dy, false);
+  if (dx.numel() == 0) return;
+  DeviceGuard guard(stream.device());
+  if (fits_int32(dx, dy))
+    launch_gap_backward<int32_t>(dy, dx, stream);
+  else
+    launch_gap_backward<int64_t>(dy, dx, stream);
+  AUGUR_CHECK_LAUNCH("global_avg_pool_backward", stream.handle());
+}
+
+}  // namespace augur::kernels::cuda
