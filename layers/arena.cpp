@@ -50,9 +50,8 @@ std::vector<DecayRange> ArenaLayout::decay_ranges(bool decay_norm_and_bias) cons
 }
 
 TensorView entry_view(const TensorView& arena, const ArenaEntry& entry) {
-  AUGUR_ARG_CHECK(arena.rank() == 1 && entry.offset + entry.numel() <= arena.numel(),
-                  "arena ", arena.str(), " too small for '", entry.name, "' at offset ",
-                  entry.offset);
+  AUGUR_ARG_CHECK(arena.rank() == 1 && entry.offset + entry.numel() <= arena.numel(), "arena ",
+                  arena.str(), " too small for '", entry.name, "' at offset ", entry.offset);
   auto* base = static_cast<char*>(arena.raw()) + entry.offset * dtype_size(arena.dtype());
   return TensorView(base, arena.dtype(), arena.device(), entry.shape);
 }

@@ -45,8 +45,8 @@ TensorView BatchNorm2d::forward_fused(const Pass& pass, Saved& saved, const Tens
   const TensorView y = saved.owned.back().view();
   if (!pass.training) {
     kernels::batchnorm_forward_infer(x, gamma, beta, entry_view(pass.state, running_mean_),
-                                     entry_view(pass.state, running_var_), eps_, residual, act_,
-                                     y, s);
+                                     entry_view(pass.state, running_var_), eps_, residual, act_, y,
+                                     s);
     return y;
   }
   const int64_t count = x.numel() / channels_;

@@ -32,8 +32,8 @@ class BatchNorm2d : public Layer {
                            const TensorView& residual);
   // Backward of forward_fused; `dresidual`, when not null, receives the gradient of the
   // residual input (allocated here).
-  Tensor backward_fused(const Pass& pass, Saved& saved, const TensorView& dy,
-                        bool need_input_grad, Tensor* dresidual);
+  Tensor backward_fused(const Pass& pass, Saved& saved, const TensorView& dy, bool need_input_grad,
+                        Tensor* dresidual);
 
   const ArenaEntry& gamma() const { return gamma_; }
   const ArenaEntry& beta() const { return beta_; }

@@ -9,8 +9,7 @@ namespace augur {
 
 class Conv2d : public Layer {
  public:
-  Conv2d(std::string name, int in_channels, int out_channels, int kernel, int stride,
-         int padding);
+  Conv2d(std::string name, int in_channels, int out_channels, int kernel, int stride, int padding);
 
   void declare(ArenaLayout& params, ArenaLayout& state) override;
   Shape output_shape(const Shape& input) const override;

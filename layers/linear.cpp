@@ -22,8 +22,7 @@ Shape Linear::output_shape(const Shape& input) const {
 }
 
 TensorView Linear::forward(const Pass& pass, Saved& saved, const TensorView& x) {
-  saved.owned.push_back(
-      Tensor::empty(output_shape(x.shape()), x.dtype(), x.device(), pass.stream));
+  saved.owned.push_back(Tensor::empty(output_shape(x.shape()), x.dtype(), x.device(), pass.stream));
   kernels::linear_forward(x, entry_view(pass.weights, weight_), entry_view(pass.weights, bias_),
                           saved.owned[0], *pass.stream);
   saved.views.push_back(x);
@@ -36,10 +35,9 @@ Tensor Linear::backward(const Pass& pass, Saved& saved, const TensorView& dy,
   const TensorView& x = saved.views[0];
   Tensor dx;
   if (need_input_grad) dx = Tensor::empty(x.shape(), x.dtype(), x.device(), pass.stream);
-  kernels::linear_backward(x, entry_view(pass.weights, weight_), dy,
-                           need_input_grad ? dx.view() : TensorView(),
-                           entry_view(pass.grads, weight_), entry_view(pass.grads, bias_),
-                           *pass.stream);
+  kernels::linear_backward(
+      x, entry_view(pass.weights, weight_), dy, need_input_grad ? dx.view() : TensorView(),
+      entry_view(pass.grads, weight_), entry_view(pass.grads, bias_), *pass.stream);
   return dx;
 }
 

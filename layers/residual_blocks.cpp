@@ -26,8 +26,8 @@ std::unique_ptr<ResidualBlock> ResidualBlock::basic(const std::string& prefix, i
   return b;
 }
 
-std::unique_ptr<ResidualBlock> ResidualBlock::bottleneck(const std::string& prefix, int in,
-                                                         int mid, int out, int stride) {
+std::unique_ptr<ResidualBlock> ResidualBlock::bottleneck(const std::string& prefix, int in, int mid,
+                                                         int out, int stride) {
   std::unique_ptr<ResidualBlock> b(new ResidualBlock(prefix));
   b->convs_.push_back(std::make_unique<Conv2d>(prefix + ".conv1", in, mid, 1, 1, 0));
   b->bns_.push_back(std::make_unique<BatchNorm2d>(prefix + ".bn1", mid, BnActivation::Relu));

@@ -54,8 +54,7 @@ Shape GlobalAvgPool::output_shape(const Shape& input) const {
 }
 
 TensorView GlobalAvgPool::forward(const Pass& pass, Saved& saved, const TensorView& x) {
-  saved.owned.push_back(
-      Tensor::empty(output_shape(x.shape()), x.dtype(), x.device(), pass.stream));
+  saved.owned.push_back(Tensor::empty(output_shape(x.shape()), x.dtype(), x.device(), pass.stream));
   kernels::global_avg_pool_forward(x, saved.owned[0], *pass.stream);
   saved.views.push_back(x);
   return saved.owned[0].view();

@@ -16,8 +16,8 @@ std::unique_ptr<Layer> build_unit(const UnitSpec& u) {
     case UnitKind::Stem: {
       auto seq = std::make_unique<Sequential>(u.name);
       const ConvSpec& c = u.convs.at(0);
-      seq->add(std::make_unique<Conv2d>(c.prefix, c.in_channels, c.out_channels, c.kernel,
-                                        c.stride, c.padding));
+      seq->add(std::make_unique<Conv2d>(c.prefix, c.in_channels, c.out_channels, c.kernel, c.stride,
+                                        c.padding));
       seq->add(std::make_unique<BatchNorm2d>("bn1", c.out_channels, kernels::BnActivation::Relu));
       if (u.stem_maxpool) seq->add(std::make_unique<MaxPool2d>("maxpool", 3, 2, 1));
       return seq;
@@ -39,14 +39,14 @@ std::unique_ptr<Layer> build_unit(const UnitSpec& u) {
 
 StageNet build_stage(const ModelSpec& spec, size_t first_unit, size_t end_unit) {
   AUGUR_ARG_CHECK(first_unit < end_unit && end_unit <= spec.units.size(), spec.name,
-                  ": invalid unit range [", first_unit, ", ", end_unit, ") of ",
-                  spec.units.size(), " units");
+                  ": invalid unit range [", first_unit, ", ", end_unit, ") of ", spec.units.size(),
+                  " units");
   StageNet st;
   st.spec = spec;
   st.first_unit = first_unit;
   st.end_unit = end_unit;
-  st.net = std::make_unique<Sequential>(
-      spec.name + "[" + std::to_string(first_unit) + ":" + std::to_string(end_unit) + "]");
+  st.net = std::make_unique<Sequential>(spec.name + "[" + std::to_string(first_unit) + ":" +
+                                        std::to_string(end_unit) + "]");
   for (size_t i = first_unit; i < end_unit; ++i) st.net->add(build_unit(spec.units[i]));
   st.net->declare(st.params, st.state);
   return st;
@@ -75,7 +75,8 @@ void krsc_to_oihw(const float* src, float* dst, int64_t k, int64_t r, int64_t s,
 
 namespace {
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 }  // namespace
 
@@ -97,9 +98,10 @@ void initialize_stage(const StageNet& stage, uint64_t seed, std::vector<float>* 
     } else {
       // nn.Linear's default: weight kaiming_uniform(a=sqrt(5)) and bias, both bounded by
       // 1/sqrt(fan_in).
-      const int64_t fan_in = ends_with(e.name, ".bias")
-                                 ? stage.params.find(e.name.substr(0, e.name.size() - 5) + ".weight").shape[1]
-                                 : e.shape[1];
+      const int64_t fan_in =
+          ends_with(e.name, ".bias")
+              ? stage.params.find(e.name.substr(0, e.name.size() - 5) + ".weight").shape[1]
+              : e.shape[1];
       const double bound = 1.0 / std::sqrt(double(fan_in));
       for (int64_t i = 0; i < e.numel(); ++i) p[i] = static_cast<float>(rng.uniform(-bound, bound));
     }

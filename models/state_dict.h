@@ -16,8 +16,7 @@ namespace augur {
 // `prefix` is prepended to every name (e.g. "grad." for gradients: then only parameters).
 void export_parameters(const StageNet& stage, const std::vector<float>& weights,
                        SafetensorsWriter* out, const std::string& prefix = "");
-void export_buffers(const StageNet& stage, const std::vector<float>& state,
-                    SafetensorsWriter* out);
+void export_buffers(const StageNet& stage, const std::vector<float>& state, SafetensorsWriter* out);
 
 // Loads every exported entry of the stage from `file` into host arenas (converting layouts).
 // A leading "module." on the file's names is accepted. Problems are collected and reported

@@ -19,7 +19,9 @@ uint64_t Random::next_u64() {
   return z ^ (z >> 31);
 }
 
-double Random::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1p-53; }
+double Random::uniform() {
+  return static_cast<double>(next_u64() >> 11) * 0x1p-53;
+}
 
 double Random::normal() {
   const double u1 = 1.0 - uniform();  // (0, 1]: log is finite

@@ -24,8 +24,8 @@ void bn_friendly(const ArenaLayout& layout, std::vector<double>& w) {
   for (const auto& e : layout.entries())
     if (e.norm_or_bias && e.name.find("fc.") == std::string::npos)
       for (int64_t i = 0; i < e.numel(); ++i)
-        w[e.offset + i] = (e.name.find(".weight") != std::string::npos ? 1.0 : 0.0) +
-                          0.25 * w[e.offset + i];
+        w[e.offset + i] =
+            (e.name.find(".weight") != std::string::npos ? 1.0 : 0.0) + 0.25 * w[e.offset + i];
 }
 }  // namespace
 
@@ -98,7 +98,8 @@ TEST_CASE("layers reject bad shapes naming the layer", "[layers]") {
                     Catch::Contains("layer1.0.conv1") && Catch::Contains("3 channels") &&
                         Catch::Contains("[1, 5, 5, 2]"));
   Linear fc("fc", 8, 2);
-  CHECK_THROWS_WITH(fc.output_shape(Shape{2, 7}), Catch::Contains("fc") && Catch::Contains("[2, 7]"));
+  CHECK_THROWS_WITH(fc.output_shape(Shape{2, 7}),
+                    Catch::Contains("fc") && Catch::Contains("[2, 7]"));
   BatchNorm2d bn("bn1", 4);
   CHECK_THROWS_WITH(bn.output_shape(Shape::nhwc(1, 2, 2, 3)), Catch::Contains("bn1"));
   CHECK_THROWS_WITH(Conv2d("bad", 0, 4, 3, 1, 1), Catch::Contains("bad"));

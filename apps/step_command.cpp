@@ -1,0 +1,182 @@
+// `augur step`: one forward and backward (or N optimizer steps) of a whole model on a given
+// batch, written out as safetensors, for checking Augur's numerics against other frameworks.
+#include <cstring>
+#include <iostream>
+#include <memory>
+
+#include "apps/commands.h"
+#include "kernels/elementwise.h"
+#include "layers/softmax_cross_entropy.h"
+#include "models/resnet.h"
+#include "models/state_dict.h"
+#include "runtime/device.h"
+
+namespace augur {
+
+namespace {
+
+struct StepOptions {
+  std::string model, weights, batch, out, device = "cpu";
+  int num_classes = 0;  // 0: 1000 for ImageNet models, 10 for CIFAR models
+  int in_channels = 0;  // 0: from the batch
+  uint64_t seed = 0;
+  bool eval = false;
+  double label_smoothing = 0;
+};
+
+struct HostBatch {
+  std::vector<float> images_nhwc;
+  std::vector<int64_t> labels;
+  int64_t n = 0, c = 0, h = 0, w = 0;
+};
+
+HostBatch read_batch(const std::string& path) {
+  const SafetensorsFile f = SafetensorsFile::read(path);
+  for (const char* key : {"images", "labels"})
+    if (!f.contains(key))
+      throw Error("batch file '" + path + "' has no tensor '" + key +
+                  "' (expected images F32 [N,C,H,W] and labels I64 [N])");
+  const auto& im = f.entry("images");
+  const auto& lb = f.entry("labels");
+  if (im.dtype != "F32" || im.shape.size() != 4)
+    throw Error("batch file '" + path + "': 'images' must be F32 [N, C, H, W], is " + im.dtype +
+                " of rank " + std::to_string(im.shape.size()));
+  if (lb.dtype != "I64" || lb.shape.size() != 1 || lb.shape[0] != im.shape[0])
+    throw Error("batch file '" + path + "': 'labels' must be I64 [" + std::to_string(im.shape[0]) +
+                "]");
+  HostBatch b;
+  b.n = im.shape[0];
+  b.c = im.shape[1];
+  b.h = im.shape[2];
+  b.w = im.shape[3];
+  if (b.n < 1) throw Error("batch file '" + path + "' holds no samples");
+  std::vector<float> nchw(static_cast<size_t>(im.numel()));
+  std::memcpy(nchw.data(), f.data("images"), im.bytes());
+  b.images_nhwc.resize(nchw.size());
+  for (int64_t n = 0; n < b.n; ++n)
+    for (int64_t c = 0; c < b.c; ++c)
+      for (int64_t y = 0; y < b.h; ++y)
+        for (int64_t x = 0; x < b.w; ++x)
+          b.images_nhwc[((n * b.h + y) * b.w + x) * b.c + c] =
+              nchw[((n * b.c + c) * b.h + y) * b.w + x];
+  b.labels.resize(static_cast<size_t>(b.n));
+  std::memcpy(b.labels.data(), f.data("labels"), lb.bytes());
+  return b;
+}
+
+template <class T>
+Tensor upload(const std::vector<T>& host, Shape shape, const Device& d, const Stream& s) {
+  Tensor t = Tensor::empty(shape, dtype_of<T>(), d, &s);
+  copy(t, TensorView(const_cast<T*>(host.data()), dtype_of<T>(), Device::cpu(), shape), s);
+  return t;
+}
+
+template <class T>
+std::vector<T> download(const TensorView& t, const Stream& s) {
+  std::vector<T> host(static_cast<size_t>(t.numel()));
+  copy(TensorView(host.data(), t.dtype(), Device::cpu(), t.shape()), t, s);
+  s.synchronize();
+  return host;
+}
+
+int run_step(const StepOptions& o) {
+  const Device device = Device::parse(o.device);
+  require_device(device);
+  const HostBatch batch = read_batch(o.batch);
+  if (batch.h != batch.w)
+    throw Error("--batch '" + o.batch + "': images must be square, got " + std::to_string(batch.h) +
+                "x" + std::to_string(batch.w));
+  if (o.in_channels && o.in_channels != batch.c)
+    throw Error("--in-channels " + std::to_string(o.in_channels) + " but the batch has " +
+                std::to_string(batch.c) + " channels");
+  ResNetOptions ropt{o.num_classes, static_cast<int>(batch.c), static_cast<int>(batch.h)};
+  if (ropt.num_classes == 0)
+    ropt.num_classes = resnet_spec(o.model, {1, 1, 64}).units.front().stem_maxpool ? 1000 : 10;
+  const ModelSpec spec = resnet_spec(o.model, ropt);
+  const StageNet net = build_model(spec);
+
+  std::vector<float> weights, state;
+  if (o.weights.empty())
+    initialize_stage(net, o.seed, &weights, &state);
+  else
+    import_state_dict(net, SafetensorsFile::read(o.weights), &weights, &state);
+  for (int64_t label : batch.labels)
+    if (label < 0 || label >= ropt.num_classes)
+      throw Error("--batch '" + o.batch + "': label " + std::to_string(label) +
+                  " is out of range [0, " + std::to_string(ropt.num_classes) + ")");
+
+  Stream stream = Stream::create(device);
+  Tensor w = upload(weights, Shape{net.params.size()}, device, stream);
+  Tensor st = upload(state, Shape{net.state.size()}, device, stream);
+  Tensor g = Tensor::zeros(Shape{net.params.size()}, DType::F32, device, stream);
+  Tensor x =
+      upload(batch.images_nhwc, Shape::nhwc(batch.n, batch.h, batch.w, batch.c), device, stream);
+  Tensor labels = upload(batch.labels, Shape{batch.n}, device, stream);
+
+  Pass pass;
+  pass.stream = &stream;
+  pass.weights = w;
+  pass.grads = g;
+  pass.state = st;
+  pass.training = !o.eval;
+  Saved saved;
+  const TensorView logits = net.net->forward(pass, saved, x);
+  const SoftmaxCrossEntropy xent(o.label_smoothing);
+  Tensor loss;
+  if (o.eval) {
+    loss = xent.loss(logits, labels, stream);
+  } else {
+    Tensor dlogits;
+    loss = xent.forward_backward(logits, labels, &dlogits, stream);
+    (void)net.net->backward(pass, saved, dlogits, false);
+  }
+
+  SafetensorsWriter out;
+  const std::vector<float> host_logits = download<float>(logits, stream);
+  out.add("logits", "F32", {batch.n, ropt.num_classes}, host_logits.data(),
+          host_logits.size() * sizeof(float));
+  const std::vector<float> host_loss = download<float>(loss, stream);
+  out.add("loss", "F32", {1}, host_loss.data(), sizeof(float));
+  if (!o.eval) export_parameters(net, download<float>(g, stream), &out, "grad.");
+  export_parameters(net, download<float>(w, stream), &out);
+  export_buffers(net, download<float>(st, stream), &out);
+  out.add_metadata("model", o.model);
+  out.add_metadata("device", device.str());
+  out.write(o.out);
+  std::cout << o.model << " on " << device.str() << ": batch " << batch.n << "x" << batch.c << "x"
+            << batch.h << "x" << batch.w << ", loss " << host_loss[0] << " -> " << o.out << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void register_step_command(CLI::App& app) {
+  CLI::App* sub = app.add_subcommand(
+      "step",
+      "Run one forward/backward of a model on a batch and write logits, loss, gradients "
+      "and the model's state as safetensors");
+  auto o = std::make_shared<StepOptions>();
+  sub->add_option("--model", o->model, "Model name")
+      ->required()
+      ->check(CLI::IsMember(resnet_names()));
+  sub->add_option("--num-classes", o->num_classes,
+                  "Classifier outputs (default 1000, or 10 for CIFAR models)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--in-channels", o->in_channels, "Input channels (default: the batch's)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--weights", o->weights,
+                  "torchvision state_dict as safetensors (default: seeded init)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--batch", o->batch, "safetensors with images F32 [N,C,H,W] and labels I64 [N]")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--out", o->out, "Output safetensors file")->required();
+  sub->add_option("--device", o->device, "cpu or cuda:N");
+  sub->add_option("--seed", o->seed, "Initialisation seed when no --weights are given");
+  sub->add_option("--label-smoothing", o->label_smoothing, "Label smoothing in [0, 1]")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_flag("--eval", o->eval, "Forward only, in inference mode (running statistics)");
+  set_command_runner(sub, [o] { return run_step(*o); });
+}
+
+}  // namespace augur
