@@ -1,7 +1,8 @@
 // BatchNorm2d over ResNet-50's activations: bandwidth-bound, so the peer is the device's copy
 // bandwidth. Forward-train = statistics + normalise (x read twice, y written once); backward =
 // the reduction pass (x, dy and for ReLU y) and the input-gradient pass (the same reads, dx
-// and for a residual dresidual written).
+// and for a residual dresidual written). Bytes count that minimal traffic; the CPU reference
+// reads x once more (its statistics take two passes), so its share of copy is understated.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
