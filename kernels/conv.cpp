@@ -96,6 +96,12 @@ void im2col_parallel(const ConvGeometry& g, const T* x, int64_t m0, int64_t m1, 
   });
 }
 
+template <class T>
+void zero_fill(T* p, int64_t n) {
+  ThreadPool::global().parallel_for(
+      0, n, kCopyGrain, [&](int64_t lo, int64_t hi) { std::fill(p + lo, p + hi, T(0)); });
+}
+
 // Runs fn(m0, m1, cols) over tiles covering output pixels [0, rows), `cols` holding room
 // for the tile's column matrix. Many pixels: tiles run in parallel (and everything fn calls
 // runs inline in its task). Few pixels: tiles run one after another and fn's own
@@ -119,7 +125,7 @@ void for_each_tile(int64_t rows, int64_t patch, Fn fn) {
 }
 
 template <class T>
-void forward_impl(const ConvGeometry& g, const T* x, const T* w, T* y) {
+void forward_core(const ConvGeometry& g, const T* x, const T* w, T* y) {
   const int64_t rows = g.pixels(), patch = g.patch();
   if (g.pointwise()) {
     parallel_gemm<T>(false, true, rows, g.k, g.c, 1, x, g.c, w, g.c, 0, y, g.k);
@@ -133,16 +139,14 @@ void forward_impl(const ConvGeometry& g, const T* x, const T* w, T* y) {
 }
 
 template <class T>
-void backward_data_impl(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
+void backward_data_core(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
   const int64_t rows = g.pixels(), patch = g.patch();
   if (g.pointwise()) {
     parallel_gemm<T>(false, false, rows, g.c, g.k, 1, dy, g.k, w, g.c, 0, dx, g.c);
     return;
   }
   ThreadPool& pool = ThreadPool::global();
-  const int64_t dx_size = g.n * g.h * g.w * g.c;
-  pool.parallel_for(0, dx_size, kCopyGrain,
-                    [&](int64_t lo, int64_t hi) { std::fill(dx + lo, dx + hi, T(0)); });
+  zero_fill(dx, g.n * g.h * g.w * g.c);
   // Tile = band of whole output rows (of the batch's N*P). A band of b rows adds into
   // (b-1)*sh + R input rows, so bands two apart are disjoint once b*sh > R-1-sh: even bands
   // run in parallel, then odd bands.
@@ -175,7 +179,7 @@ void backward_data_impl(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
 }
 
 template <class T>
-void backward_filter_impl(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
+void backward_filter_core(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
   const int64_t rows = g.pixels(), patch = g.patch(), dw_size = g.k * patch;
   ThreadPool& pool = ThreadPool::global();
   if (!split_across_tiles(rows)) {
@@ -222,6 +226,101 @@ void backward_filter_impl(const ConvGeometry& g, const T* x, const T* dy, T* dw)
       for (int64_t i = lo; i < hi; ++i) dw[i] += src[i];
     }
   });
+}
+
+// Kernel taps that reach inside the image for at least one output pixel, per axis. Taps
+// outside [lo, hi) only ever multiply padding, so the conv restricted to the taps inside is
+// the same conv with less work: a 3x3 pad-1 conv over a 1x1 image (the last stage of a
+// ResNet on 32x32 inputs) is a 1x1 conv.
+struct TapRange {
+  int64_t lo, hi;
+};
+
+TapRange used_taps(int64_t in, int64_t out, int64_t taps, int64_t stride, int64_t pad) {
+  TapRange t{taps, 0};
+  for (int64_t k = 0; k < taps; ++k)
+    for (int64_t o = 0; o < out; ++o) {
+      const int64_t i = o * stride - pad + k;
+      if (i >= 0 && i < in) {
+        t.lo = std::min(t.lo, k);
+        t.hi = k + 1;
+        break;
+      }
+    }
+  return t;
+}
+
+struct Crop {
+  ConvGeometry g;  // the conv over the used taps only
+  int64_t r0, s0;  // its first tap in the full kernel
+  bool active;     // some taps are unused
+  bool empty;      // no tap is used: every output reads padding alone
+};
+
+Crop crop(const ConvGeometry& g) {
+  const TapRange r = used_taps(g.h, g.p, g.r, g.sh, g.ph);
+  const TapRange s = used_taps(g.w, g.q, g.s, g.sw, g.pw);
+  Crop c{g, r.lo, s.lo, false, r.lo >= r.hi || s.lo >= s.hi};
+  if (c.empty || (r.lo == 0 && r.hi == g.r && s.lo == 0 && s.hi == g.s)) return c;
+  c.active = true;
+  c.g.r = r.hi - r.lo;
+  c.g.s = s.hi - s.lo;
+  c.g.ph = g.ph - r.lo;
+  c.g.pw = g.pw - s.lo;
+  return c;
+}
+
+// packed[k] = the used taps of filter k, contiguous ([K, R', S', C]).
+template <class T>
+void pack_taps(const ConvGeometry& g, const Crop& c, const T* w, T* packed) {
+  const int64_t run = c.g.s * g.c;
+  for (int64_t k = 0; k < g.k; ++k)
+    for (int64_t r = 0; r < c.g.r; ++r)
+      std::copy_n(w + ((k * g.r + c.r0 + r) * g.s + c.s0) * g.c, run,
+                  packed + (k * c.g.r + r) * run);
+}
+
+// dw[used taps] += packed.
+template <class T>
+void unpack_add_taps(const ConvGeometry& g, const Crop& c, const T* packed, T* dw) {
+  const int64_t run = c.g.s * g.c;
+  for (int64_t k = 0; k < g.k; ++k)
+    for (int64_t r = 0; r < c.g.r; ++r) {
+      T* dst = dw + ((k * g.r + c.r0 + r) * g.s + c.s0) * g.c;
+      const T* src = packed + (k * c.g.r + r) * run;
+      for (int64_t i = 0; i < run; ++i) dst[i] += src[i];
+    }
+}
+
+template <class T>
+void forward_impl(const ConvGeometry& g, const T* x, const T* w, T* y) {
+  const Crop c = crop(g);
+  if (c.empty) return zero_fill(y, g.pixels() * g.k);
+  if (!c.active) return forward_core(g, x, w, y);
+  Buffer packed(Device::cpu(), size_t(g.k * c.g.patch()) * sizeof(T));
+  pack_taps(g, c, w, packed.as<T>());
+  forward_core(c.g, x, packed.as<const T>(), y);
+}
+
+template <class T>
+void backward_data_impl(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
+  const Crop c = crop(g);
+  if (c.empty) return zero_fill(dx, g.n * g.h * g.w * g.c);
+  if (!c.active) return backward_data_core(g, dy, w, dx);
+  Buffer packed(Device::cpu(), size_t(g.k * c.g.patch()) * sizeof(T));
+  pack_taps(g, c, w, packed.as<T>());
+  backward_data_core(c.g, dy, packed.as<const T>(), dx);
+}
+
+template <class T>
+void backward_filter_impl(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
+  const Crop c = crop(g);
+  if (c.empty) return;
+  if (!c.active) return backward_filter_core(g, x, dy, dw);
+  Buffer packed(Device::cpu(), size_t(g.k * c.g.patch()) * sizeof(T));
+  std::fill_n(packed.as<T>(), g.k * c.g.patch(), T(0));
+  backward_filter_core(c.g, x, dy, packed.as<T>());
+  unpack_add_taps(g, c, packed.as<const T>(), dw);
 }
 
 }  // namespace

@@ -20,8 +20,11 @@ struct ConvGeometry {
 
   int64_t patch() const { return r * s * c; }   // GEMM reduction length of the forward
   int64_t pixels() const { return n * p * q; }  // GEMM rows
-  // A 1x1, stride-1, unpadded conv reads the input as the column matrix itself.
-  bool pointwise() const { return r == 1 && s == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+  // A 1x1, stride-1, unpadded conv (output the size of the input) reads the input as the
+  // column matrix itself.
+  bool pointwise() const {
+    return r == 1 && s == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && p == h && q == w;
+  }
 };
 
 namespace im2col_detail {

@@ -136,11 +136,16 @@ ConvParams params(int stride, int pad) {
 }
 
 // Shapes for the gradient checks: padding, strides, 1x1 (the im2col-free path), a 7x7
-// kernel, a non-square kernel with unequal strides and padding.
+// kernel, a non-square kernel with unequal strides and padding; then images so small that
+// some kernel taps only ever see padding (the CPU code drops those taps): a 3x3 pad-1 conv
+// on a 1x1 image, a strided one on 2x2, a 5x5 kernel on 3x3, and a conv whose every output
+// sits in the padding.
 const std::vector<Case> kGradCases = {
     {2, 5, 6, 3, 4, 3, 3, params(1, 1)}, {1, 7, 7, 2, 3, 3, 3, params(2, 1)},
     {2, 4, 3, 5, 3, 1, 1, params(1, 0)}, {2, 5, 5, 3, 2, 1, 1, params(2, 0)},
     {1, 9, 8, 2, 3, 7, 7, params(2, 3)}, {1, 6, 5, 2, 3, 3, 2, ConvParams{2, 1, 0, 1}},
+    {2, 1, 1, 6, 5, 3, 3, params(1, 1)}, {2, 2, 2, 4, 3, 3, 3, params(2, 1)},
+    {1, 3, 3, 2, 2, 5, 5, params(1, 1)}, {1, 1, 1, 2, 3, 1, 1, params(2, 1)},
 };
 
 // Shapes with at least 2048 output pixels, so that on up to 16 threads the CPU code takes
@@ -346,7 +351,8 @@ const std::vector<Case> kGpuCases = {
     {1, 7, 7, 3, 5, 3, 3, params(1, 1)},           {2, 7, 7, 5, 3, 3, 3, params(2, 1)},
     {2, 32, 32, 3, 64, 7, 7, params(2, 3)},        {3, 14, 14, 24, 40, 1, 1, params(2, 0)},
     {2, 9, 11, 16, 8, 1, 1, params(1, 0)},         {4, 8, 8, 64, 64, 3, 3, params(1, 1)},
-    {1, 6, 5, 2, 3, 3, 2, ConvParams{2, 1, 0, 1}},
+    {1, 6, 5, 2, 3, 3, 2, ConvParams{2, 1, 0, 1}}, {4, 1, 1, 32, 16, 3, 3, params(1, 1)},
+    {4, 2, 2, 16, 8, 3, 3, params(2, 1)},
 };
 
 }  // namespace
