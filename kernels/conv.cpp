@@ -1,0 +1,381 @@
+#include "kernels/conv.h"
+
+#include <algorithm>
+
+#include "kernels/cpu_gemm.h"
+#include "kernels/dispatch.h"
+#include "kernels/im2col.h"
+#include "runtime/buffer.h"
+#include "runtime/thread_pool.h"
+
+namespace augur::kernels {
+
+namespace {
+
+Shape output_shape(const char* op, const Shape& x, const Shape& w, const ConvParams& p) {
+  AUGUR_ARG_CHECK(x.rank() == 4 && w.rank() == 4, op, ": input ", x.str(), " and filters ", w.str(),
+                  " must both be rank 4 (NHWC input, KRSC filters)");
+  AUGUR_ARG_CHECK(x[3] == w[3], op, ": input ", x.str(), " has ", x[3], " channels but filters ",
+                  w.str(), " expect ", w[3]);
+  AUGUR_ARG_CHECK(p.stride_h >= 1 && p.stride_w >= 1 && p.pad_h >= 0 && p.pad_w >= 0, op,
+                  ": strides (", p.stride_h, ", ", p.stride_w, ") must be >= 1 and padding (",
+                  p.pad_h, ", ", p.pad_w, ") >= 0");
+  AUGUR_ARG_CHECK(w[0] >= 1 && w[1] >= 1 && w[2] >= 1 && w[3] >= 1, op, ": filters ", w.str(),
+                  " must have every dimension >= 1");
+  const int64_t hp = x[1] + 2 * int64_t(p.pad_h), wp = x[2] + 2 * int64_t(p.pad_w);
+  AUGUR_ARG_CHECK(hp >= w[1] && wp >= w[2], op, ": filters ", w.str(), " do not fit the input ",
+                  x.str(), " padded by (", p.pad_h, ", ", p.pad_w, ")");
+  return Shape::nhwc(x[0], (hp - w[1]) / p.stride_h + 1, (wp - w[2]) / p.stride_w + 1, w[0]);
+}
+
+}  // namespace
+
+Shape conv_output_shape(const Shape& x, const Shape& w, const ConvParams& params) {
+  return output_shape("conv", x, w, params);
+}
+
+namespace detail {
+
+void check_conv(const char* op, const TensorView& x, const TensorView& w, const TensorView& y,
+                const ConvParams& p, bool allow_f64, const char* x_name, const char* w_name,
+                const char* y_name) {
+  require_float(op, x_name, x, allow_f64);
+  AUGUR_ARG_CHECK(w.dtype() == x.dtype() && y.dtype() == x.dtype(), op, ": dtypes differ: ", x_name,
+                  " ", x.str(), ", ", w_name, " ", w.str(), ", ", y_name, " ", y.str());
+  const Shape expected = output_shape(op, x.shape(), w.shape(), p);
+  AUGUR_ARG_CHECK(y.shape() == expected, op, ": ", y_name, " ", y.str(), " should have shape ",
+                  expected.str(), " for ", x_name, " ", x.str(), " and ", w_name, " ", w.str(),
+                  " (stride ", p.stride_h, "x", p.stride_w, ", pad ", p.pad_h, "x", p.pad_w, ")");
+}
+
+}  // namespace detail
+
+namespace cpu {
+
+namespace {
+
+using cpu_gemm::gemm;
+using cpu_gemm::parallel_gemm;
+
+// A column tile this size stays in a core's L2 cache between im2col and the GEMM.
+constexpr int64_t kTileBytes = int64_t(1) << 20;
+constexpr int64_t kMinTileRows = 16;
+// Fewer output pixels per thread than this, and the work is split inside each GEMM instead
+// of across tiles (deep layers of small images: few pixels, wide filters).
+constexpr int64_t kMinRowsPerTask = 128;
+// Column tiles of the split-inside-GEMM path: large, so each GEMM is large.
+constexpr int64_t kWideTileElems = int64_t(1) << 22;
+// Elements per task for the memory-bound loops.
+constexpr int64_t kCopyGrain = int64_t(1) << 15;
+
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+
+ConvGeometry geometry(const TensorView& x, const TensorView& w, const TensorView& y,
+                      const ConvParams& p) {
+  return {x.n(), x.h(), x.w(),      x.c(),      w.n(),   w.h(),  w.w(),
+          y.h(), y.w(), p.stride_h, p.stride_w, p.pad_h, p.pad_w};
+}
+
+template <class T>
+int64_t tile_rows(int64_t patch) {
+  return std::max<int64_t>(kMinTileRows, kTileBytes / (patch * int64_t(sizeof(T))));
+}
+
+bool split_across_tiles(int64_t rows) {
+  const int64_t threads = ThreadPool::global().size();
+  return threads > 1 && rows >= threads * kMinRowsPerTask;
+}
+
+template <class T>
+void im2col_parallel(const ConvGeometry& g, const T* x, int64_t m0, int64_t m1, T* cols) {
+  const int64_t grain = std::max<int64_t>(1, kCopyGrain / g.patch());
+  ThreadPool::global().parallel_for(m0, m1, grain, [&](int64_t lo, int64_t hi) {
+    im2col(g, x, lo, hi, cols + (lo - m0) * g.patch());
+  });
+}
+
+template <class T>
+void zero_fill(T* p, int64_t n) {
+  ThreadPool::global().parallel_for(
+      0, n, kCopyGrain, [&](int64_t lo, int64_t hi) { std::fill(p + lo, p + hi, T(0)); });
+}
+
+// Runs fn(m0, m1, cols) over tiles covering output pixels [0, rows), `cols` holding room
+// for the tile's column matrix. Many pixels: tiles run in parallel (and everything fn calls
+// runs inline in its task). Few pixels: tiles run one after another and fn's own
+// parallel_for / parallel_gemm split each tile's work.
+template <class T, class Fn>
+void for_each_tile(int64_t rows, int64_t patch, Fn fn) {
+  ThreadPool& pool = ThreadPool::global();
+  if (split_across_tiles(rows)) {
+    const int64_t threads = pool.size();
+    const int64_t wanted = ceil_div(ceil_div(rows, tile_rows<T>(patch)), threads) * threads;
+    const int64_t tile = ceil_div(rows, wanted);
+    pool.parallel_for(0, ceil_div(rows, tile), 1, [&](int64_t lo, int64_t hi) {
+      Buffer cols(Device::cpu(), size_t(tile * patch) * sizeof(T));
+      for (int64_t t = lo; t < hi; ++t) fn(t * tile, std::min(rows, (t + 1) * tile), cols.as<T>());
+    });
+    return;
+  }
+  const int64_t tile = std::min(rows, std::max(tile_rows<T>(patch), kWideTileElems / patch));
+  Buffer cols(Device::cpu(), size_t(tile * patch) * sizeof(T));
+  for (int64_t m0 = 0; m0 < rows; m0 += tile) fn(m0, std::min(rows, m0 + tile), cols.as<T>());
+}
+
+template <class T>
+void forward_core(const ConvGeometry& g, const T* x, const T* w, T* y) {
+  const int64_t rows = g.pixels(), patch = g.patch();
+  if (g.pointwise()) {
+    parallel_gemm<T>(false, true, rows, g.k, g.c, 1, x, g.c, w, g.c, 0, y, g.k);
+    return;
+  }
+  for_each_tile<T>(rows, patch, [&](int64_t m0, int64_t m1, T* cols) {
+    im2col_parallel(g, x, m0, m1, cols);
+    parallel_gemm<T>(false, true, m1 - m0, g.k, patch, 1, cols, patch, w, patch, 0, y + m0 * g.k,
+                     g.k);
+  });
+}
+
+template <class T>
+void backward_data_core(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
+  const int64_t rows = g.pixels(), patch = g.patch();
+  if (g.pointwise()) {
+    parallel_gemm<T>(false, false, rows, g.c, g.k, 1, dy, g.k, w, g.c, 0, dx, g.c);
+    return;
+  }
+  ThreadPool& pool = ThreadPool::global();
+  zero_fill(dx, g.n * g.h * g.w * g.c);
+  // Tile = band of whole output rows (of the batch's N*P). A band of b rows adds into
+  // (b-1)*sh + R input rows, so bands two apart are disjoint once b*sh > R-1-sh: even bands
+  // run in parallel, then odd bands.
+  if (split_across_tiles(rows)) {
+    const int64_t out_rows = g.n * g.p, threads = pool.size();
+    const int64_t min_band = g.r - 1 - g.sh >= 0 ? (g.r - 1 - g.sh) / g.sh + 1 : 1;
+    const int64_t wanted =
+        ceil_div(ceil_div(rows, tile_rows<T>(patch)), 2 * threads) * (2 * threads);
+    const int64_t band = std::max(min_band, ceil_div(out_rows, wanted));
+    const int64_t bands = ceil_div(out_rows, band);
+    for (int64_t parity = 0; parity < 2; ++parity) {
+      pool.parallel_for(0, (bands - parity + 1) / 2, 1, [&](int64_t lo, int64_t hi) {
+        Buffer cols(Device::cpu(), size_t(band * g.q * patch) * sizeof(T));
+        for (int64_t i = lo; i < hi; ++i) {
+          const int64_t b = 2 * i + parity;
+          const int64_t m0 = b * band * g.q, m1 = std::min(out_rows, (b + 1) * band) * g.q;
+          gemm<T>(false, false, m1 - m0, patch, g.k, 1, dy + m0 * g.k, g.k, w, patch, 0,
+                  cols.as<T>(), patch);
+          col2im_add(g, cols.as<T>(), m0, m1, dx);
+        }
+      });
+    }
+    return;
+  }
+  for_each_tile<T>(rows, patch, [&](int64_t m0, int64_t m1, T* cols) {
+    parallel_gemm<T>(false, false, m1 - m0, patch, g.k, 1, dy + m0 * g.k, g.k, w, patch, 0, cols,
+                     patch);
+    col2im_add(g, cols, m0, m1, dx);
+  });
+}
+
+template <class T>
+void backward_filter_core(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
+  const int64_t rows = g.pixels(), patch = g.patch(), dw_size = g.k * patch;
+  ThreadPool& pool = ThreadPool::global();
+  if (!split_across_tiles(rows)) {
+    if (g.pointwise()) {
+      parallel_gemm<T>(true, false, g.k, g.c, rows, 1, dy, g.k, x, g.c, 1, dw, g.c);
+      return;
+    }
+    for_each_tile<T>(rows, patch, [&](int64_t m0, int64_t m1, T* cols) {
+      im2col_parallel(g, x, m0, m1, cols);
+      parallel_gemm<T>(true, false, g.k, patch, m1 - m0, 1, dy + m0 * g.k, g.k, cols, patch, 1, dw,
+                       patch);
+    });
+    return;
+  }
+  // Each chunk of pixels sums into its own dW (chunk 0 straight into dw), then the partial
+  // sums are added: no two threads ever write the same element.
+  const int64_t chunks = std::min<int64_t>(pool.size(), rows / kMinRowsPerTask);
+  Buffer partial(Device::cpu(), size_t((chunks - 1) * dw_size) * sizeof(T));
+  T* partials = partial.as<T>();
+  pool.parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t chunk = lo; chunk < hi; ++chunk) {
+      T* acc = chunk == 0 ? dw : partials + (chunk - 1) * dw_size;
+      T beta = chunk == 0 ? T(1) : T(0);
+      const int64_t c0 = rows * chunk / chunks, c1 = rows * (chunk + 1) / chunks;
+      if (g.pointwise()) {
+        gemm<T>(true, false, g.k, g.c, c1 - c0, 1, dy + c0 * g.k, g.k, x + c0 * g.c, g.c, beta, acc,
+                g.c);
+        continue;
+      }
+      const int64_t tile = tile_rows<T>(patch);
+      Buffer cols(Device::cpu(), size_t(std::min(tile, c1 - c0) * patch) * sizeof(T));
+      for (int64_t m0 = c0; m0 < c1; m0 += tile) {
+        const int64_t m1 = std::min(c1, m0 + tile);
+        im2col(g, x, m0, m1, cols.as<T>());
+        gemm<T>(true, false, g.k, patch, m1 - m0, 1, dy + m0 * g.k, g.k, cols.as<T>(), patch, beta,
+                acc, patch);
+        beta = T(1);
+      }
+    }
+  });
+  pool.parallel_for(0, dw_size, kCopyGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t chunk = 1; chunk < chunks; ++chunk) {
+      const T* src = partials + (chunk - 1) * dw_size;
+      for (int64_t i = lo; i < hi; ++i) dw[i] += src[i];
+    }
+  });
+}
+
+// Kernel taps that reach inside the image for at least one output pixel, per axis. Taps
+// outside [lo, hi) only ever multiply padding, so the conv restricted to the taps inside is
+// the same conv with less work: a 3x3 pad-1 conv over a 1x1 image (the last stage of a
+// ResNet on 32x32 inputs) is a 1x1 conv.
+struct TapRange {
+  int64_t lo, hi;
+};
+
+TapRange used_taps(int64_t in, int64_t out, int64_t taps, int64_t stride, int64_t pad) {
+  TapRange t{taps, 0};
+  for (int64_t k = 0; k < taps; ++k)
+    for (int64_t o = 0; o < out; ++o) {
+      const int64_t i = o * stride - pad + k;
+      if (i >= 0 && i < in) {
+        t.lo = std::min(t.lo, k);
+        t.hi = k + 1;
+        break;
+      }
+    }
+  return t;
+}
+
+struct Crop {
+  ConvGeometry g;  // the conv over the used taps only
+  int64_t r0, s0;  // its first tap in the full kernel
+  bool active;     // some taps are unused
+  bool empty;      // no tap is used: every output reads padding alone
+};
+
+Crop crop(const ConvGeometry& g) {
+  const TapRange r = used_taps(g.h, g.p, g.r, g.sh, g.ph);
+  const TapRange s = used_taps(g.w, g.q, g.s, g.sw, g.pw);
+  Crop c{g, r.lo, s.lo, false, r.lo >= r.hi || s.lo >= s.hi};
+  if (c.empty || (r.lo == 0 && r.hi == g.r && s.lo == 0 && s.hi == g.s)) return c;
+  c.active = true;
+  c.g.r = r.hi - r.lo;
+  c.g.s = s.hi - s.lo;
+  c.g.ph = g.ph - r.lo;
+  c.g.pw = g.pw - s.lo;
+  return c;
+}
+
+// packed[k] = the used taps of filter k, contiguous ([K, R', S', C]).
+template <class T>
+void pack_taps(const ConvGeometry& g, const Crop& c, const T* w, T* packed) {
+  const int64_t run = c.g.s * g.c;
+  for (int64_t k = 0; k < g.k; ++k)
+    for (int64_t r = 0; r < c.g.r; ++r)
+      std::copy_n(w + ((k * g.r + c.r0 + r) * g.s + c.s0) * g.c, run,
+                  packed + (k * c.g.r + r) * run);
+}
+
+// dw[used taps] += packed.
+template <class T>
+void unpack_add_taps(const ConvGeometry& g, const Crop& c, const T* packed, T* dw) {
+  const int64_t run = c.g.s * g.c;
+  for (int64_t k = 0; k < g.k; ++k)
+    for (int64_t r = 0; r < c.g.r; ++r) {
+      T* dst = dw + ((k * g.r + c.r0 + r) * g.s + c.s0) * g.c;
+      const T* src = packed + (k * c.g.r + r) * run;
+      for (int64_t i = 0; i < run; ++i) dst[i] += src[i];
+    }
+}
+
+template <class T>
+void forward_impl(const ConvGeometry& g, const T* x, const T* w, T* y) {
+  const Crop c = crop(g);
+  if (c.empty) return zero_fill(y, g.pixels() * g.k);
+  if (!c.active) return forward_core(g, x, w, y);
+  Buffer packed(Device::cpu(), size_t(g.k * c.g.patch()) * sizeof(T));
+  pack_taps(g, c, w, packed.as<T>());
+  forward_core(c.g, x, packed.as<const T>(), y);
+}
+
+template <class T>
+void backward_data_impl(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
+  const Crop c = crop(g);
+  if (c.empty) return zero_fill(dx, g.n * g.h * g.w * g.c);
+  if (!c.active) return backward_data_core(g, dy, w, dx);
+  Buffer packed(Device::cpu(), size_t(g.k * c.g.patch()) * sizeof(T));
+  pack_taps(g, c, w, packed.as<T>());
+  backward_data_core(c.g, dy, packed.as<const T>(), dx);
+}
+
+template <class T>
+void backward_filter_impl(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
+  const Crop c = crop(g);
+  if (c.empty) return;
+  if (!c.active) return backward_filter_core(g, x, dy, dw);
+  Buffer packed(Device::cpu(), size_t(g.k * c.g.patch()) * sizeof(T));
+  std::fill_n(packed.as<T>(), g.k * c.g.patch(), T(0));
+  backward_filter_core(c.g, x, dy, packed.as<T>());
+  unpack_add_taps(g, c, packed.as<const T>(), dw);
+}
+
+}  // namespace
+
+void conv_forward(const TensorView& x, const TensorView& w, const TensorView& y,
+                  const ConvParams& params, const Stream&) {
+  detail::check_conv("conv_forward", x, w, y, params, true);
+  const ConvGeometry g = geometry(x, w, y, params);
+  if (y.numel() == 0) return;
+  if (x.dtype() == DType::F64)
+    forward_impl(g, x.data<double>(), w.data<double>(), y.data<double>());
+  else
+    forward_impl(g, x.data<float>(), w.data<float>(), y.data<float>());
+}
+
+void conv_backward_data(const TensorView& dy, const TensorView& w, const TensorView& dx,
+                        const ConvParams& params, const Stream&) {
+  detail::check_conv("conv_backward_data", dx, w, dy, params, true, "dx", "w", "dy");
+  const ConvGeometry g = geometry(dx, w, dy, params);
+  if (dx.numel() == 0) return;
+  if (dx.dtype() == DType::F64)
+    backward_data_impl(g, dy.data<double>(), w.data<double>(), dx.data<double>());
+  else
+    backward_data_impl(g, dy.data<float>(), w.data<float>(), dx.data<float>());
+}
+
+void conv_backward_filter(const TensorView& x, const TensorView& dy, const TensorView& dw,
+                          const ConvParams& params, const Stream&) {
+  detail::check_conv("conv_backward_filter", x, dw, dy, params, true, "x", "dw", "dy");
+  const ConvGeometry g = geometry(x, dw, dy, params);
+  if (dy.numel() == 0) return;
+  if (x.dtype() == DType::F64)
+    backward_filter_impl(g, x.data<double>(), dy.data<double>(), dw.data<double>());
+  else
+    backward_filter_impl(g, x.data<float>(), dy.data<float>(), dw.data<float>());
+}
+
+}  // namespace cpu
+
+void conv_forward(const TensorView& x, const TensorView& w, const TensorView& y,
+                  const ConvParams& params, const Stream& stream) {
+  const Device& d = common_device("conv_forward", stream, {&x, &w, &y});
+  AUGUR_DISPATCH(d, conv_forward, x, w, y, params, stream);
+}
+
+void conv_backward_data(const TensorView& dy, const TensorView& w, const TensorView& dx,
+                        const ConvParams& params, const Stream& stream) {
+  const Device& d = common_device("conv_backward_data", stream, {&dy, &w, &dx});
+  AUGUR_DISPATCH(d, conv_backward_data, dy, w, dx, params, stream);
+}
+
+void conv_backward_filter(const TensorView& x, const TensorView& dy, const TensorView& dw,
+                          const ConvParams& params, const Stream& stream) {
+  const Device& d = common_device("conv_backward_filter", stream, {&x, &dy, &dw});
+  AUGUR_DISPATCH(d, conv_backward_filter, x, dy, dw, params, stream);
+}
+
+}  // namespace augur::kernels

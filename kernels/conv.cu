@@ -1,0 +1,270 @@
+// Convolutions on CUDA through cuDNN's convolution API (NHWC tensors, KRSC filters), f32.
+#include <cudnn.h>
+
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include "kernels/conv.h"
+#include "kernels/gpu_math.h"
+#include "runtime/buffer.h"
+#include "runtime/context.h"
+#include "runtime/cuda_check.h"
+
+// cuDNN 9 marks its fixed-function convolution API deprecated in favour of the graph API
+// (the warnings appear when CUDNN_WARN_DEPRECATED is defined). The API is present and
+// supported in cuDNN 9 and is all a fixed-shape 2-D convolution needs, so the warnings are
+// silenced for this file alone.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#pragma nv_diagnostic push
+#pragma nv_diag_suppress 1215, 1444
+
+namespace augur::kernels::cuda {
+
+namespace {
+
+// Algorithms needing more scratch than this are passed over (fixed, so the choice does not
+// depend on what else happens to be allocated when a shape is first seen).
+constexpr size_t kMaxWorkspaceBytes = size_t(256) << 20;
+
+enum class Op { Forward, BackwardData, BackwardFilter };
+
+int as_int(int64_t v, const char* op) {
+  AUGUR_ARG_CHECK(v >= 0 && v <= INT_MAX, op, ": dimension ", v, " too large for cuDNN");
+  return static_cast<int>(v);
+}
+
+// cuDNN descriptors of one call, destroyed with it.
+class Descriptors {
+ public:
+  Descriptors(const char* op, const Shape& x, const Shape& w, const Shape& y, const ConvParams& p,
+              cudnnMathType_t math) {
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&x_));
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&y_));
+    CUDNN_CHECK(cudnnCreateFilterDescriptor(&w_));
+    CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv_));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(x_, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
+                                           as_int(x[0], op), as_int(x[3], op), as_int(x[1], op),
+                                           as_int(x[2], op)));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(y_, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
+                                           as_int(y[0], op), as_int(y[3], op), as_int(y[1], op),
+                                           as_int(y[2], op)));
+    // NHWC filter format = KRSC: [out channels, rows, cols, in channels].
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(w_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC,
+                                           as_int(w[0], op), as_int(w[3], op), as_int(w[1], op),
+                                           as_int(w[2], op)));
+    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv_, p.pad_h, p.pad_w, p.stride_h, p.stride_w, 1,
+                                                1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    set_math(math);
+  }
+  ~Descriptors() {
+    if (conv_) (void)cudnnDestroyConvolutionDescriptor(conv_);
+    if (w_) (void)cudnnDestroyFilterDescriptor(w_);
+    if (y_) (void)cudnnDestroyTensorDescriptor(y_);
+    if (x_) (void)cudnnDestroyTensorDescriptor(x_);
+  }
+  Descriptors(const Descriptors&) = delete;
+  Descriptors& operator=(const Descriptors&) = delete;
+
+  void set_math(cudnnMathType_t math) { CUDNN_CHECK(cudnnSetConvolutionMathType(conv_, math)); }
+  cudnnTensorDescriptor_t x() const { return x_; }
+  cudnnTensorDescriptor_t y() const { return y_; }
+  cudnnFilterDescriptor_t w() const { return w_; }
+  cudnnConvolutionDescriptor_t conv() const { return conv_; }
+
+ private:
+  cudnnTensorDescriptor_t x_ = nullptr, y_ = nullptr;
+  cudnnFilterDescriptor_t w_ = nullptr;
+  cudnnConvolutionDescriptor_t conv_ = nullptr;
+};
+
+struct Choice {
+  int algo = 0;
+  cudnnMathType_t math = CUDNN_FMA_MATH;
+  size_t workspace = 0;
+};
+
+using Key = std::tuple<int, int, std::vector<int64_t>, bool, bool>;
+
+class AlgoCache {
+ public:
+  bool find(const Key& key, Choice* out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return false;
+    *out = it->second;
+    return true;
+  }
+  void insert(const Key& key, const Choice& c) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    map_.emplace(key, c);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<Key, Choice> map_;
+};
+
+AlgoCache& algo_cache() {
+  static AlgoCache* cache = new AlgoCache();  // never destroyed: used until exit
+  return *cache;
+}
+
+// The first usable result (cuDNN lists them fastest first): it succeeded, fits the workspace
+// limit, uses FMA math unless TF32 is allowed, and, when any such exists, is deterministic
+// (reruns then give identical gradients, which the pipeline-versus-sequential checks need).
+template <class Perf>
+Choice pick(const char* op, const std::vector<Perf>& perf, int count, bool tf32) {
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int i = 0; i < count; ++i) {
+      const Perf& p = perf[i];
+      if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspaceBytes) continue;
+      if (!tf32 && p.mathType != CUDNN_FMA_MATH) continue;
+      if (pass == 0 && p.determinism != CUDNN_DETERMINISTIC) continue;
+      return {static_cast<int>(p.algo), p.mathType, p.memory};
+    }
+  }
+  AUGUR_THROW(op, ": cuDNN offers no algorithm (of ", count, " candidates) within ",
+              kMaxWorkspaceBytes >> 20, " MiB of workspace", tf32 ? "" : " using FMA math");
+}
+
+// Largest workspace among the heuristic candidates that fit the limit, for benchmarking.
+template <class Perf>
+size_t benchmark_workspace(const std::vector<Perf>& perf, int count) {
+  size_t bytes = 0;
+  for (int i = 0; i < count; ++i)
+    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kMaxWorkspaceBytes)
+      bytes = std::max(bytes, perf[i].memory);
+  return bytes;
+}
+
+struct Call {
+  const char* op;
+  Op kind;
+  const TensorView& x;  // input (dx for backward data)
+  const TensorView& w;  // filters (dw for backward filter)
+  const TensorView& y;  // output (dy for the backward ops)
+  const ConvParams& params;
+  const Stream& stream;
+};
+
+Choice choose(const Call& c, cudnnHandle_t h, StreamResources& res, Descriptors& d) {
+  const bool tf32 = gpu_allow_tf32();
+  const bool bench = conv_algo_search() == ConvAlgoSearch::Benchmark;
+  std::vector<int64_t> dims;
+  for (const Shape* s : {&c.x.shape(), &c.w.shape()})
+    for (int64_t v : *s) dims.push_back(v);
+  for (int v : {c.params.stride_h, c.params.stride_w, c.params.pad_h, c.params.pad_w})
+    dims.push_back(v);
+  const Key key{c.stream.device().index, static_cast<int>(c.kind), dims, tf32, bench};
+  Choice choice;
+  if (algo_cache().find(key, &choice)) return choice;
+
+  int max_count = 0, count = 0;
+  if (c.kind == Op::Forward) {
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max_count));
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(max_count);
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x(), d.w(), d.conv(), d.y(), max_count,
+                                                       &count, perf.data()));
+    if (bench) {
+      const size_t bytes = benchmark_workspace(perf, count);
+      void* ws = bytes ? res.workspace(bytes) : nullptr;
+      // Writes candidate results into y, which the real call overwrites.
+      CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, d.x(), c.x.raw(), d.w(), c.w.raw(),
+                                                         d.conv(), d.y(), c.y.raw(), max_count,
+                                                         &count, perf.data(), ws, bytes));
+    }
+    choice = pick(c.op, perf, count, tf32);
+  } else if (c.kind == Op::BackwardData) {
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max_count));
+    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(max_count);
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w(), d.y(), d.conv(), d.x(),
+                                                            max_count, &count, perf.data()));
+    if (bench) {
+      const size_t bytes = benchmark_workspace(perf, count);
+      void* ws = bytes ? res.workspace(bytes) : nullptr;
+      // Writes candidate results into dx, which the real call overwrites.
+      CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w(), c.w.raw(), d.y(), c.y.raw(),
+                                                              d.conv(), d.x(), c.x.raw(), max_count,
+                                                              &count, perf.data(), ws, bytes));
+    }
+    choice = pick(c.op, perf, count, tf32);
+  } else {
+    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &max_count));
+    std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(max_count);
+    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x(), d.y(), d.conv(), d.w(),
+                                                              max_count, &count, perf.data()));
+    if (bench) {
+      const size_t bytes = benchmark_workspace(perf, count);
+      void* ws = bytes ? res.workspace(bytes) : nullptr;
+      // dw accumulates, so the candidates write into a scratch copy instead.
+      Buffer scratch(c.stream.device(), c.w.bytes(), &c.stream);
+      CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+          h, d.x(), c.x.raw(), d.y(), c.y.raw(), d.conv(), d.w(), scratch.data(), max_count, &count,
+          perf.data(), ws, bytes));
+    }
+    choice = pick(c.op, perf, count, tf32);
+  }
+  algo_cache().insert(key, choice);
+  return choice;
+}
+
+void run(const Call& c) {
+  detail::check_conv(c.op, c.x, c.w, c.y, c.params, false, c.kind == Op::BackwardData ? "dx" : "x",
+                     c.kind == Op::BackwardFilter ? "dw" : "w", c.kind == Op::Forward ? "y" : "dy");
+  if (c.y.numel() == 0) return;  // an empty batch (the output is never empty otherwise)
+  DeviceGuard guard(c.stream.device());
+  StreamResources& res = DeviceContext::get(c.stream.device()).resources(c.stream);
+  cudnnHandle_t h = res.cudnn();
+  Descriptors d(c.op, c.x.shape(), c.w.shape(), c.y.shape(), c.params,
+                gpu_allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH);
+  const Choice choice = choose(c, h, res, d);
+  d.set_math(choice.math);
+  void* ws = choice.workspace ? res.workspace(choice.workspace) : nullptr;
+  const float one = 1.f, zero = 0.f;
+  switch (c.kind) {
+    case Op::Forward:
+      CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x(), c.x.raw(), d.w(), c.w.raw(), d.conv(),
+                                          static_cast<cudnnConvolutionFwdAlgo_t>(choice.algo), ws,
+                                          choice.workspace, &zero, d.y(), c.y.raw()));
+      break;
+    case Op::BackwardData:
+      CUDNN_CHECK(
+          cudnnConvolutionBackwardData(h, &one, d.w(), c.w.raw(), d.y(), c.y.raw(), d.conv(),
+                                       static_cast<cudnnConvolutionBwdDataAlgo_t>(choice.algo), ws,
+                                       choice.workspace, &zero, d.x(), c.x.raw()));
+      break;
+    case Op::BackwardFilter:  // beta = 1: parameter gradients accumulate
+      CUDNN_CHECK(
+          cudnnConvolutionBackwardFilter(h, &one, d.x(), c.x.raw(), d.y(), c.y.raw(), d.conv(),
+                                         static_cast<cudnnConvolutionBwdFilterAlgo_t>(choice.algo),
+                                         ws, choice.workspace, &one, d.w(), c.w.raw()));
+      break;
+  }
+}
+
+}  // namespace
+
+void conv_forward(const TensorView& x, const TensorView& w, const TensorView& y,
+                  const ConvParams& params, const Stream& stream) {
+  run({"conv_forward", Op::Forward, x, w, y, params, stream});
+}
+
+void conv_backward_data(const TensorView& dy, const TensorView& w, const TensorView& dx,
+                        const ConvParams& params, const Stream& stream) {
+  run({"conv_backward_data", Op::BackwardData, dx, w, dy, params, stream});
+}
+
+void conv_backward_filter(const TensorView& x, const TensorView& dy, const TensorView& dw,
+                          const ConvParams& params, const Stream& stream) {
+  run({"conv_backward_filter", Op::BackwardFilter, x, dw, dy, params, stream});
+}
+
+}  // namespace augur::kernels::cuda
+
+#pragma nv_diagnostic pop
+#pragma GCC diagnostic pop

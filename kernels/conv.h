@@ -1,0 +1,60 @@
+// 2-D convolution (cross-correlation, dilation 1, one group, no bias) over NHWC views.
+//
+//   x  [N, H, W, C]   input activations
+//   w  [K, R, S, C]   filters, "KRSC" / "OHWI" (out channels, kernel rows, kernel cols,
+//                     in channels); PyTorch's OIHW is converted on import
+//   y  [N, P, Q, K]   P = (H + 2 pad_h - R) / stride_h + 1, Q likewise
+//
+// Gradient rule: backward_data overwrites dx (an activation gradient); backward_filter
+// accumulates into dw (a parameter gradient, zeroed by the optimizer step).
+//
+// CPU: im2col + OpenBLAS GEMM over tiles of output pixels on the runtime's thread pool, in
+// f32 and f64. CUDA: cuDNN's convolution API (f32), algorithm chosen once per shape.
+#pragma once
+
+#include "runtime/stream.h"
+#include "runtime/tensor.h"
+
+namespace augur::kernels {
+
+struct ConvParams {
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+};
+
+// [N, P, Q, K] for an input of shape x [N, H, W, C] and filters w [K, R, S, C]; throws naming
+// the shapes when they do not describe a convolution (ranks, channels, strides, padding, an
+// empty output).
+Shape conv_output_shape(const Shape& x, const Shape& w, const ConvParams& params);
+
+#define AUGUR_CONV_SIGNATURES                                                                \
+  /* y = conv(x, w); y is overwritten. */                                                    \
+  void conv_forward(const TensorView& x, const TensorView& w, const TensorView& y,           \
+                    const ConvParams& params, const Stream& stream);                         \
+  /* dx = d(sum y*dy)/dx; dx is overwritten. */                                              \
+  void conv_backward_data(const TensorView& dy, const TensorView& w, const TensorView& dx,   \
+                          const ConvParams& params, const Stream& stream);                   \
+  /* dw += d(sum y*dy)/dw. */                                                                \
+  void conv_backward_filter(const TensorView& x, const TensorView& dy, const TensorView& dw, \
+                            const ConvParams& params, const Stream& stream);
+
+namespace cpu {
+AUGUR_CONV_SIGNATURES
+}
+namespace cuda {
+AUGUR_CONV_SIGNATURES
+}
+AUGUR_CONV_SIGNATURES
+
+#undef AUGUR_CONV_SIGNATURES
+
+namespace detail {
+// Validates one conv call: ranks, dtypes (f32, or f64 when allow_f64), channels and the
+// output shape. `x`, `w`, `y` are the input, filter and output roles whatever the op;
+// the names are the caller's argument names, for the message.
+void check_conv(const char* op, const TensorView& x, const TensorView& w, const TensorView& y,
+                const ConvParams& params, bool allow_f64, const char* x_name = "x",
+                const char* w_name = "w", const char* y_name = "y");
+}  // namespace detail
+
+}  // namespace augur::kernels

@@ -1,0 +1,26 @@
+#include "kernels/gpu_math.h"
+
+#include <atomic>
+
+namespace augur::kernels {
+
+namespace {
+std::atomic<bool> g_allow_tf32{false};
+std::atomic<ConvAlgoSearch> g_search{ConvAlgoSearch::Heuristic};
+}  // namespace
+
+void set_gpu_allow_tf32(bool allow) {
+  g_allow_tf32.store(allow);
+}
+bool gpu_allow_tf32() {
+  return g_allow_tf32.load();
+}
+
+void set_conv_algo_search(ConvAlgoSearch search) {
+  g_search.store(search);
+}
+ConvAlgoSearch conv_algo_search() {
+  return g_search.load();
+}
+
+}  // namespace augur::kernels

@@ -1,0 +1,99 @@
+// Fully connected layer on CUDA: cuBLAS GEMMs plus bias kernels, f32.
+//
+// cuBLAS is column-major; a row-major [r, c] matrix is the column-major [c, r] matrix, its
+// transpose. So y = x w^T (row-major) is y^T = w x^T (column-major): gemm(T, N) with w and x.
+#include <cublas_v2.h>
+
+#include <climits>
+
+#include "kernels/cuda_launch.cuh"
+#include "kernels/gpu_math.h"
+#include "kernels/linear.h"
+#include "runtime/context.h"
+#include "runtime/cuda_check.h"
+
+namespace augur::kernels::cuda {
+
+namespace {
+
+// y[i, j] = b[j]: the GEMM then adds x w^T onto it (beta = 1).
+template <class T>
+__global__ void broadcast_rows_kernel(const T* __restrict__ b, T* y, int64_t rows, int64_t cols) {
+  const int64_t n = rows * cols;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = b[i % cols];
+}
+
+template <class T>
+__global__ void fill_kernel(T* p, T value, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    p[i] = value;
+}
+
+int as_int(int64_t v, const char* op) {
+  AUGUR_ARG_CHECK(v >= 0 && v <= INT_MAX, op, ": dimension ", v, " too large for cuBLAS");
+  return static_cast<int>(v);
+}
+
+// FMA-only sgemm unless TF32 is allowed (see gpu_math.h).
+void sgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+           const float* alpha, const float* a, int lda, const float* b, int ldb, const float* beta,
+           float* c, int ldc) {
+  const cublasComputeType_t compute =
+      gpu_allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F_PEDANTIC;
+  CUBLAS_CHECK(cublasGemmEx(h, ta, tb, m, n, k, alpha, a, CUDA_R_32F, lda, b, CUDA_R_32F, ldb, beta,
+                            c, CUDA_R_32F, ldc, compute, CUBLAS_GEMM_DEFAULT));
+}
+
+}  // namespace
+
+void linear_forward(const TensorView& x, const TensorView& w, const TensorView& b,
+                    const TensorView& y, const Stream& stream) {
+  const char* op = "linear_forward";
+  detail::check_linear(op, x, w, b, y, false);
+  const int n = as_int(x.dim(0), op), in = as_int(x.dim(1), op), out = as_int(w.dim(0), op);
+  if (y.numel() == 0) return;
+  DeviceGuard guard(stream.device());
+  cublasHandle_t h = DeviceContext::get(stream.device()).resources(stream).cublas();
+  if (!b.empty()) {
+    broadcast_rows_kernel<float><<<grid_for(y.numel()), kBlock, 0, stream.handle()>>>(
+        b.data<float>(), y.data<float>(), n, out);
+    AUGUR_CHECK_LAUNCH("broadcast_rows_kernel", stream.handle());
+  }
+  const float one = 1.f, beta = b.empty() ? 0.f : 1.f;
+  sgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w.data<float>(), in, x.data<float>(), in,
+        &beta, y.data<float>(), out);
+}
+
+void linear_backward(const TensorView& x, const TensorView& w, const TensorView& dy,
+                     const TensorView& dx, const TensorView& dw, const TensorView& db,
+                     const Stream& stream) {
+  const char* op = "linear_backward";
+  detail::check_linear_backward(op, x, w, dy, dx, dw, db, false);
+  const int n = as_int(x.dim(0), op), in = as_int(x.dim(1), op), out = as_int(w.dim(0), op);
+  if (n == 0 || out == 0) return;
+  DeviceGuard guard(stream.device());
+  StreamResources& res = DeviceContext::get(stream.device()).resources(stream);
+  cublasHandle_t h = res.cublas();
+  const float one = 1.f, zero = 0.f;
+  // dx = dy w  <=>  dx^T = w^T dy^T (column-major).
+  if (!dx.empty() && in > 0)
+    sgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one, w.data<float>(), in, dy.data<float>(), out,
+          &zero, dx.data<float>(), in);
+  // dw += dy^T x  <=>  dw^T += x^T dy (column-major).
+  if (in > 0)
+    sgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x.data<float>(), in, dy.data<float>(), out,
+          &one, dw.data<float>(), in);
+  if (!db.empty()) {
+    // db += dy^T 1: the column sums of dy as a GEMV against a vector of ones.
+    float* ones = static_cast<float*>(res.workspace(size_t(n) * sizeof(float)));
+    fill_kernel<float><<<grid_for(n), kBlock, 0, stream.handle()>>>(ones, 1.f, n);
+    AUGUR_CHECK_LAUNCH("fill_kernel", stream.handle());
+    CUBLAS_CHECK(cublasSgemv(h, CUBLAS_OP_N, out, n, &one, dy.data<float>(), out, ones, 1, &one,
+                             db.data<float>(), 1));
+  }
+}
+
+}  // namespace augur::kernels::cuda
