@@ -19,7 +19,7 @@ void Conv2d::declare(ArenaLayout& params, ArenaLayout&) {
 Shape Conv2d::output_shape(const Shape& input) const {
   AUGUR_ARG_CHECK(input.rank() == 4 && input[3] == in_, name(), ": expected an NHWC input with ",
                   in_, " channels, got ", input.str());
-  return kernels::conv_output_shape(input, weight_.shape, params_);
+  return kernels::conv_output_shape(input, Shape{out_, kernel_, kernel_, in_}, params_);
 }
 
 TensorView Conv2d::forward(const Pass& pass, Saved& saved, const TensorView& x) {

@@ -25,7 +25,8 @@ LayerCheckResult check_layer_gradients(Layer& layer, const Shape& input_shape,
     return TensorView(v.data(), DType::F64, cpu, s);
   };
   Pass pass;
-  pass.stream = &Stream::cpu();
+  const Stream cpu_stream = Stream::cpu();
+  pass.stream = &cpu_stream;
   pass.state = view(st, Shape{state.size()});
   pass.training = true;
   pass.bn_stats = options.bn_stats;
