@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""Compares `augur step` with PyTorch + torchvision on the same weights and batch: logits,
+loss, every parameter gradient and the running statistics after one training step; and
+loads Augur's exported state_dict back into torchvision. Exits 77 (skipped) when PyTorch or
+torchvision is not installed.
+
+Tolerances: each conv/linear output is a sum of K products in f32 (unit roundoff u = 2^-24);
+independent implementations differ by about u*sqrt(K) relative per layer (random rounding),
+and the errors of L layers on a path add at most linearly. We allow 4 * L * u * sqrt(Kmax)
+in relative Frobenius norm: L counts conv and linear layers (twice for gradients, which
+pass forward and backward), Kmax is the largest reduction length in the model."""
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+try:
+    import torch
+    import torchvision
+except ImportError as e:  # pragma: no cover
+    print(f"skipped: {e}")
+    sys.exit(77)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
+
+U = 2.0 ** -24
+
+
+def cifar_resnet(depth, num_classes, in_channels):
+    """He et al.'s CIFAR ResNet with projection shortcuts, named like torchvision."""
+    from torchvision.models.resnet import BasicBlock, ResNet
+    import torch.nn as nn
+    n = (depth - 2) // 6
+    model = ResNet(BasicBlock, [n, n, n, 1], num_classes=num_classes)
+    model.inplanes = 16
+    model.conv1 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
+    model.bn1 = nn.BatchNorm2d(16)
+    model.maxpool = nn.Identity()
+    model.layer1 = model._make_layer(BasicBlock, 16, n)
+    model.layer2 = model._make_layer(BasicBlock, 32, n, stride=2)
+    model.layer3 = model._make_layer(BasicBlock, 64, n, stride=2)
+    model.layer4 = nn.Identity()
+    model.fc = nn.Linear(64, num_classes)
+    return model
+
+
+def build(name, num_classes, in_channels):
+    if name in ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110"):
+        return cifar_resnet(int(name[6:]), num_classes, in_channels)
+    m = getattr(torchvision.models, name)(num_classes=num_classes)
+    if in_channels != 3:
+        m.conv1 = torch.nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+    return m
+
+
+def rel_err(a, b):
+    a, b = a.double(), b.double()
+    return float((a - b).norm() / max(b.norm(), 1e-30))
+
+
+def main():
+    augur, name, size, batch, classes, in_ch = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
+    torch.manual_seed(0)
+    model = build(name, classes, in_ch)
+    # Non-trivial BN parameters and statistics, so their handling is exercised.
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 2.0)
+    convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    layers = len(convs)
+    kmax = max(m.weight[0].numel() for m in convs)
+    tol_fwd = 4 * layers * U * math.sqrt(kmax)
+    tol_bwd = 2 * tol_fwd
+
+    images = torch.randn(batch, in_ch, size, size)
+    labels = torch.randint(0, classes, (batch,))
+    with tempfile.TemporaryDirectory() as d:
+        w_path, b_path, o_path = (os.path.join(d, f) for f in ("w.st", "b.st", "o.st"))
+        safetensors_io.save(model.state_dict(), w_path)
+        safetensors_io.save({"images": images, "labels": labels}, b_path)
+        subprocess.run([augur, "step", "--model", name, "--num-classes", str(classes),
+                        "--weights", w_path, "--batch", b_path, "--out", o_path], check=True)
+        out = safetensors_io.load(o_path)
+
+        model.train()
+        logits = model(images)
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        loss.backward()
+
+        failures = []
+
+        def check(what, a, b, tol):
+            e = rel_err(a, b)
+            status = "ok" if e <= tol else "FAIL"
+            if status == "FAIL" or what in ("logits", "loss"):
+                print(f"  {what:48s} rel err {e:.2e} (tolerance {tol:.2e}) {status}")
+            if e > tol:
+                failures.append(what)
+
+        print(f"{name}: {layers} conv/linear layers, Kmax {kmax}")
+        check("logits", out["logits"], logits.detach(), tol_fwd)
+        check("loss", out["loss"], loss.detach().reshape(1), tol_fwd)
+        for pname, p in model.named_parameters():
+            check("grad." + pname, out["grad." + pname], p.grad, tol_bwd)
+        for bname, buf in model.named_buffers():
+            if bname.endswith("num_batches_tracked"):
+                if int(out[bname]) != int(buf):
+                    failures.append(bname)
+            else:
+                check(bname, out[bname], buf, tol_fwd)
+
+        # Augur's export loads back into torchvision (strict: every key, every shape).
+        seeded = os.path.join(d, "seeded.st")
+        subprocess.run([augur, "step", "--model", name, "--num-classes", str(classes),
+                        "--batch", b_path, "--out", seeded, "--eval"], check=True,
+                       stdout=subprocess.DEVNULL)
+        exported = {k: v for k, v in safetensors_io.load(seeded).items()
+                    if k not in ("logits", "loss")}
+        fresh = build(name, classes, in_ch)
+        fresh.load_state_dict(exported, strict=True)
+        fresh.eval()
+        with torch.no_grad():
+            check("eval logits of the exported model", out_logits := safetensors_io.load(seeded)["logits"],
+                  fresh(images), tol_fwd)
+        del out_logits
+    if failures:
+        print(f"{len(failures)} comparisons failed: {', '.join(failures[:10])}")
+        return 1
+    print(f"{name}: every tensor within tolerance")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
