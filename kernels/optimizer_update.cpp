@@ -17,7 +17,8 @@ bool uses_state1(const StepScalars& s) {
 }
 
 void check_arena(const char* op, const char* what, const TensorView& v, const TensorView& weights) {
-  AUGUR_ARG_CHECK(!v.empty(), op, ": ", what, " is required here (weights ", weights.str(), ")");
+  AUGUR_ARG_CHECK(!v.empty() || weights.numel() == 0, op, ": ", what, " is required here (weights ",
+                  weights.str(), ")");
   AUGUR_ARG_CHECK(v.numel() == weights.numel() && v.dtype() == weights.dtype(), op, ": ", what, " ",
                   v.str(), " does not match the weights ", weights.str());
 }
@@ -30,6 +31,7 @@ OptimizerAccess check_optimizer_args(const char* op, bool predict_only, const Te
                                      const TensorView& predicted, const StepScalars& step,
                                      const PredictScalars& predict, bool allow_f64) {
   require_float(op, "weights", weights, allow_f64);
+  if (weights.numel() == 0) return {};  // a stage without parameters: nothing to touch
   const bool sgd = step.rule == UpdateRule::Sgd;
   AUGUR_ARG_CHECK(
       predict.form == PredictForm::Identity || (predict.form == PredictForm::Affine) == sgd, op,

@@ -16,10 +16,6 @@ namespace {
 
 struct NoPrediction {};
 
-struct Bf16x4 {
-  __nv_bfloat162 lo, hi;
-};
-
 struct Arena {
   float* w;
   float* g;
@@ -61,8 +57,12 @@ __device__ __forceinline__ void store_pred(void* base, int64_t i, const float (&
   if constexpr (std::is_same_v<P, float>) {
     store<V>(static_cast<float*>(base) + i, r);
   } else if constexpr (std::is_same_v<P, __nv_bfloat16> && V == 4) {
-    Bf16x4 x{__floats2bfloat162_rn(r[0], r[1]), __floats2bfloat162_rn(r[2], r[3])};
-    *reinterpret_cast<Bf16x4*>(static_cast<__nv_bfloat16*>(base) + i) = x;
+    const __nv_bfloat162 lo = __floats2bfloat162_rn(r[0], r[1]);
+    const __nv_bfloat162 hi = __floats2bfloat162_rn(r[2], r[3]);
+    uint2 packed;  // one 8-byte store
+    packed.x = reinterpret_cast<const uint32_t&>(lo);
+    packed.y = reinterpret_cast<const uint32_t&>(hi);
+    *reinterpret_cast<uint2*>(static_cast<__nv_bfloat16*>(base) + i) = packed;
   } else if constexpr (std::is_same_v<P, __nv_bfloat16>) {
     for (int l = 0; l < V; ++l) static_cast<__nv_bfloat16*>(base)[i + l] = store_as<P>(r[l]);
   }

@@ -120,15 +120,16 @@ Optimizer::Optimizer(const OptimizerConfig& config, LrSchedule schedule, DecayMa
 }
 
 void Optimizer::check_arena(const char* op, const TensorView& v, const char* what) const {
-  AUGUR_ARG_CHECK(
-      !v.empty() && v.numel() == mask_.numel() && v.dtype() == dtype_ && v.device() == device_, op,
-      ": ", what, " ", v.str(), " is not an arena of ", mask_.numel(), " ", dtype_name(dtype_),
-      " on ", device_.str());
+  AUGUR_ARG_CHECK((!v.empty() || mask_.numel() == 0) && v.numel() == mask_.numel() &&
+                      v.dtype() == dtype_ && v.device() == device_,
+                  op, ": ", what, " ", v.str(), " is not an arena of ", mask_.numel(), " ",
+                  dtype_name(dtype_), " on ", device_.str());
 }
 
 kernels::PredictScalars Optimizer::scalars_for(const PredictRequest& request,
                                                int64_t steps_done) const {
-  AUGUR_ARG_CHECK(!request.out.empty(), "predict: no buffer for the predicted weights");
+  AUGUR_ARG_CHECK(!request.out.empty() || mask_.numel() == 0,
+                  "predict: no buffer for the predicted weights");
   return predictor_scalars(request.predictor, config_, schedule_, steps_done, request.horizon);
 }
 

@@ -272,6 +272,7 @@ TEST_CASE("gpu: optimizer kernels match the CPU reference", "[gpu][kernels][opti
             return f;
           };
           AUGUR_CHECK_CLOSE(pred_values(sub(d.pred), gs), pred_values(sub(h.pred), cs), ptol);
+          const auto fused_on_device = pred_values(sub(d.pred), gs);
           // Predict-only from the post-step state, with the step's gradient restored.
           Tensor gh = make_tensor(g_saved, Shape{n}, Device::cpu(), cs);
           Tensor gd = make_tensor(g_saved, Shape{n}, Device::cuda(0), gs);
@@ -280,6 +281,7 @@ TEST_CASE("gpu: optimizer kernels match the CPU reference", "[gpu][kernels][opti
           k::predict_weights(sub(d.w), gd, sub(d.s1), sub(d.s2), td, sub(d.pred), c.step, c.predict,
                              gs);
           AUGUR_CHECK_CLOSE(pred_values(sub(d.pred), gs), pred_values(sub(h.pred), cs), ptol);
+          CHECK(pred_values(sub(d.pred), gs) == fused_on_device);  // same math, same bits
         }
       }
     }

@@ -175,6 +175,18 @@ TEST_CASE("the step can leave the gradients in place", "[optim][sgd]") {
   CHECK(get<float>(g) == std::vector<double>({3, 4}));
 }
 
+TEST_CASE("a stage without parameters steps and predicts without error", "[optim]") {
+  const Stream& s = Stream::cpu();
+  Optimizer opt(sgd(0.9, 0.1), LrSchedule::constant(0.1), DecayMask::all(0), Device::cpu(), s);
+  Tensor w = Tensor::zeros(Shape{0}, DType::F32, Device::cpu(), s);
+  Tensor g = Tensor::zeros(Shape{0}, DType::F32, Device::cpu(), s);
+  Tensor p = Tensor::zeros(Shape{0}, DType::F32, Device::cpu(), s);
+  PredictRequest r{Predictor::ConstantGradient, 2, p};
+  opt.step(w, g, s, &r);
+  opt.predict(w, g, r, s);
+  CHECK(opt.steps_done() == 1);
+}
+
 TEST_CASE("decay masks merge ranges and refuse overlaps", "[optim][mask]") {
   const DecayMask m(20, {{12, 3, false}, {0, 5, true}, {5, 3, false}, {8, 4, false}});
   // Excluded [5, 8) and [8, 12) merge; [12, 15) joins them too.
