@@ -1,0 +1,244 @@
+#include "kernels/optimizer_update.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "kernels/dispatch.h"
+#include "runtime/thread_pool.h"
+
+namespace augur::kernels {
+
+namespace detail {
+
+namespace {
+
+bool uses_state1(const StepScalars& s) {
+  return s.rule == UpdateRule::AdamW || s.momentum != 0;
+}
+
+void check_arena(const char* op, const char* what, const TensorView& v, const TensorView& weights) {
+  AUGUR_ARG_CHECK(!v.empty() || weights.numel() == 0, op, ": ", what, " is required here (weights ",
+                  weights.str(), ")");
+  AUGUR_ARG_CHECK(v.numel() == weights.numel() && v.dtype() == weights.dtype(), op, ": ", what, " ",
+                  v.str(), " does not match the weights ", weights.str());
+}
+
+}  // namespace
+
+OptimizerAccess check_optimizer_args(const char* op, bool predict_only, const TensorView& weights,
+                                     const TensorView& grads, const TensorView& state1,
+                                     const TensorView& state2, const TensorView& no_decay,
+                                     const TensorView& predicted, const StepScalars& step,
+                                     const PredictScalars& predict, bool allow_f64) {
+  require_float(op, "weights", weights, allow_f64);
+  if (weights.numel() == 0) return {};  // a stage without parameters: nothing to touch
+  const bool sgd = step.rule == UpdateRule::Sgd;
+  AUGUR_ARG_CHECK(
+      predict.form == PredictForm::Identity || (predict.form == PredictForm::Affine) == sgd, op,
+      ": the prediction form does not belong to the update rule ", sgd ? "SGD" : "AdamW");
+  AUGUR_ARG_CHECK(sgd || (step.adam_step >= 1 && step.beta1 < 1 && step.beta2 < 1), op,
+                  ": AdamW needs a step count >= 1 and betas below 1 (step ", step.adam_step,
+                  ", betas ", step.beta1, ", ", step.beta2, ")");
+  if (!no_decay.empty())
+    AUGUR_ARG_CHECK(no_decay.dtype() == DType::I64 && no_decay.rank() == 2 && no_decay.dim(1) == 2,
+                    op, ": the no-decay table ", no_decay.str(), " must be i64 [R, 2]");
+
+  OptimizerAccess a;
+  if (!predicted.empty()) {
+    AUGUR_ARG_CHECK(predicted.numel() == weights.numel(), op, ": predicted ", predicted.str(),
+                    " does not match the weights ", weights.str());
+    AUGUR_ARG_CHECK(predicted.dtype() == weights.dtype() ||
+                        (predicted.dtype() == DType::BF16 && weights.dtype() == DType::F32),
+                    op, ": predicted ", predicted.str(), " must have the weights' dtype or bf16");
+    AUGUR_ARG_CHECK(predicted.raw() != weights.raw(), op,
+                    ": the prediction must not overwrite the master weights ", weights.str());
+    a.write_predicted = true;
+  }
+
+  if (predict_only) {
+    AUGUR_ARG_CHECK(a.write_predicted, op, ": needs a buffer for the predicted weights");
+    const bool affine = predict.form == PredictForm::Affine;
+    const bool adam = predict.form == PredictForm::AdamWDirection;
+    a.read_grads = affine && (predict.cg[0] != 0 || predict.cg[1] != 0);
+    a.read_state1 = (affine && step.momentum != 0) || adam;
+    a.read_state2 = adam;
+    if (a.read_grads) check_arena(op, "the last step's gradient", grads, weights);
+  } else {
+    check_arena(op, "grads", grads, weights);
+    a.read_grads = true;
+    a.zero_grads = step.zero_grads;
+    a.write_state1 = uses_state1(step);
+    a.write_state2 = !sgd;
+    a.read_state1 = a.write_state1 && !step.first_step;
+    a.read_state2 = a.write_state2 && !step.first_step;
+  }
+  if (a.read_state1 || a.write_state1)
+    check_arena(op, sgd ? "state1 (momentum)" : "state1 (first moment)", state1, weights);
+  if (a.read_state2 || a.write_state2) check_arena(op, "state2 (second moment)", state2, weights);
+  return a;
+}
+
+}  // namespace detail
+
+namespace {
+
+constexpr int64_t kGrain = 1 << 14;
+
+struct CpuArena {
+  void* w;
+  void* g;
+  void* s1;
+  void* s2;
+  void* pred;
+  const int64_t* table;
+  int64_t table_count;
+  int64_t n;
+};
+
+CpuArena cpu_arena(const TensorView& w, const TensorView& g, const TensorView& s1,
+                   const TensorView& s2, const TensorView& no_decay, const TensorView& pred) {
+  return {w.raw(),
+          g.raw(),
+          s1.raw(),
+          s2.raw(),
+          pred.raw(),
+          no_decay.empty() ? nullptr : no_decay.data<int64_t>(),
+          no_decay.empty() ? 0 : no_decay.dim(0),
+          w.numel()};
+}
+
+// fn(lo, hi, decay) over runs of elements that share their weight-decay flag, in parallel
+// chunks, so the inner loops have no per-element table lookup.
+template <class F>
+void for_each_run(const CpuArena& a, const F& fn) {
+  ThreadPool::global().parallel_for(0, a.n, kGrain, [&](int64_t lo, int64_t hi) {
+    DecayCursor cursor(a.table, a.table_count, lo);
+    for (int64_t i = lo; i < hi;) {
+      const bool decay = cursor.decays(i);
+      const int64_t end = std::min(hi, cursor.run_end(i));
+      fn(i, end, decay);
+      i = end;
+    }
+  });
+}
+
+// P: the predicted buffer's element type (unused when nothing is predicted).
+template <class T, class P>
+void step_cpu(const CpuArena& a, const detail::OptimizerAccess& acc, const StepCoeffs<T>& c,
+              const PredictCoeffs<T>& p) {
+  T* w = static_cast<T*>(a.w);
+  T* g = static_cast<T*>(a.g);
+  T* s1 = static_cast<T*>(a.s1);
+  T* s2 = static_cast<T*>(a.s2);
+  P* pred = static_cast<P*>(a.pred);
+  for_each_run(a, [&](int64_t lo, int64_t hi, bool decay) {
+    for (int64_t i = lo; i < hi; ++i) {
+      T wi = w[i];
+      const T gi = g[i];
+      T m = acc.read_state1 ? s1[i] : T(0);
+      T v = acc.read_state2 ? s2[i] : T(0);
+      const T predicted = step_and_predict_element(wi, gi, m, v, decay, c, p);
+      w[i] = wi;
+      if (acc.write_state1) s1[i] = m;
+      if (acc.write_state2) s2[i] = v;
+      if (acc.zero_grads) g[i] = T(0);
+      if (acc.write_predicted) pred[i] = store_as<P>(predicted);
+    }
+  });
+}
+
+template <class T, class P>
+void predict_cpu(const CpuArena& a, const detail::OptimizerAccess& acc, const StepCoeffs<T>& c,
+                 const PredictCoeffs<T>& p) {
+  const T* w = static_cast<const T*>(a.w);
+  const T* g = static_cast<const T*>(a.g);
+  const T* s1 = static_cast<const T*>(a.s1);
+  const T* s2 = static_cast<const T*>(a.s2);
+  P* pred = static_cast<P*>(a.pred);
+  for_each_run(a, [&](int64_t lo, int64_t hi, bool decay) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const T gi = acc.read_grads ? g[i] : T(0);
+      const T m = acc.read_state1 ? s1[i] : T(0);
+      const T v = acc.read_state2 ? s2[i] : T(0);
+      pred[i] = store_as<P>(predict_only_element(w[i], gi, m, v, decay, c, p));
+    }
+  });
+}
+
+template <class T>
+void run_cpu(bool predict_only, const TensorView& pred_view, const CpuArena& a,
+             const detail::OptimizerAccess& acc, const StepScalars& step,
+             const PredictScalars& predict) {
+  const StepCoeffs<T> c = step_coeffs<T>(step);
+  const PredictCoeffs<T> p = predict_coeffs<T>(predict);
+  const bool bf16 = !pred_view.empty() && pred_view.dtype() == DType::BF16;
+  if constexpr (std::is_same_v<T, float>) {
+    if (bf16) {
+      if (predict_only)
+        predict_cpu<T, __nv_bfloat16>(a, acc, c, p);
+      else
+        step_cpu<T, __nv_bfloat16>(a, acc, c, p);
+      return;
+    }
+  }
+  if (predict_only)
+    predict_cpu<T, T>(a, acc, c, p);
+  else
+    step_cpu<T, T>(a, acc, c, p);
+}
+
+}  // namespace
+
+namespace cpu {
+
+void optimizer_step(const TensorView& weights, const TensorView& grads, const TensorView& state1,
+                    const TensorView& state2, const TensorView& no_decay,
+                    const TensorView& predicted, const StepScalars& step,
+                    const PredictScalars& predict, const Stream&) {
+  const auto acc = detail::check_optimizer_args("optimizer_step", false, weights, grads, state1,
+                                                state2, no_decay, predicted, step, predict, true);
+  if (weights.numel() == 0) return;
+  const CpuArena a = cpu_arena(weights, grads, state1, state2, no_decay, predicted);
+  if (weights.dtype() == DType::F64)
+    run_cpu<double>(false, predicted, a, acc, step, predict);
+  else
+    run_cpu<float>(false, predicted, a, acc, step, predict);
+}
+
+void predict_weights(const TensorView& weights, const TensorView& grads, const TensorView& state1,
+                     const TensorView& state2, const TensorView& no_decay,
+                     const TensorView& predicted, const StepScalars& step,
+                     const PredictScalars& predict, const Stream&) {
+  const auto acc = detail::check_optimizer_args("predict_weights", true, weights, grads, state1,
+                                                state2, no_decay, predicted, step, predict, true);
+  if (weights.numel() == 0) return;
+  const CpuArena a = cpu_arena(weights, grads, state1, state2, no_decay, predicted);
+  if (weights.dtype() == DType::F64)
+    run_cpu<double>(true, predicted, a, acc, step, predict);
+  else
+    run_cpu<float>(true, predicted, a, acc, step, predict);
+}
+
+}  // namespace cpu
+
+void optimizer_step(const TensorView& weights, const TensorView& grads, const TensorView& state1,
+                    const TensorView& state2, const TensorView& no_decay,
+                    const TensorView& predicted, const StepScalars& step,
+                    const PredictScalars& predict, const Stream& stream) {
+  const Device& d = common_device("optimizer_step", stream,
+                                  {&weights, &grads, &state1, &state2, &no_decay, &predicted});
+  AUGUR_DISPATCH(d, optimizer_step, weights, grads, state1, state2, no_decay, predicted, step,
+                 predict, stream);
+}
+
+void predict_weights(const TensorView& weights, const TensorView& grads, const TensorView& state1,
+                     const TensorView& state2, const TensorView& no_decay,
+                     const TensorView& predicted, const StepScalars& step,
+                     const PredictScalars& predict, const Stream& stream) {
+  const Device& d = common_device("predict_weights", stream,
+                                  {&weights, &grads, &state1, &state2, &no_decay, &predicted});
+  AUGUR_DISPATCH(d, predict_weights, weights, grads, state1, state2, no_decay, predicted, step,
+                 predict, stream);
+}
+
+}  // namespace augur::kernels

@@ -1,0 +1,51 @@
+// Optimizer hyper-parameters (the learning rate lives in the schedule, optim/lr_schedule.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kernels/optimizer_math.h"
+
+namespace augur::optim {
+
+enum class OptimizerKind { Sgd, AdamW };
+
+// PyTorch's torch.optim.SGD with dampening 0: g += wd*w; v = g on the first step, else
+// v = momentum*v + g; w -= lr*v, or with Nesterov w -= lr*(g + momentum*v).
+struct SgdConfig {
+  double momentum = 0.9;  // 0: plain SGD, no state
+  double weight_decay = 0;
+  bool nesterov = false;
+};
+
+// PyTorch's torch.optim.AdamW (amsgrad off): decoupled decay w *= 1 - lr*wd, bias-corrected
+// moments, w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+struct AdamWConfig {
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 1e-2;
+};
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::Sgd;
+  SgdConfig sgd;
+  AdamWConfig adamw;
+
+  double weight_decay() const {
+    return kind == OptimizerKind::Sgd ? sgd.weight_decay : adamw.weight_decay;
+  }
+  // State arenas of the weights' layout: SGD 1 with momentum, else 0; AdamW 2.
+  int state_arenas() const;
+  // Throws on values PyTorch would refuse (negative rates, Nesterov without momentum, ...).
+  void validate() const;
+};
+
+// "sgd|adamw"; anything else throws.
+OptimizerKind parse_optimizer_kind(const std::string& name);
+const char* optimizer_kind_name(OptimizerKind kind);
+
+// The kernel scalars of the step that follows `steps_done` steps, at learning rate `lr`.
+kernels::StepScalars step_scalars(const OptimizerConfig& config, double lr, int64_t steps_done);
+
+}  // namespace augur::optim
