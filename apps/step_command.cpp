@@ -22,6 +22,7 @@ struct StepOptions {
   uint64_t seed = 0;
   bool eval = false;
   double label_smoothing = 0;
+  std::string dtype = "f32";
 };
 
 struct HostBatch {
@@ -79,6 +80,20 @@ std::vector<T> download(const TensorView& t, const Stream& s) {
   return host;
 }
 
+// Floating tensors in the computation's dtype: f32, or f64 on CPU for checking numerics
+// without f32 rounding (results are written as f32 either way).
+Tensor upload_as(const std::vector<float>& host, Shape shape, DType dtype, const Device& d,
+                 const Stream& s) {
+  if (dtype == DType::F32) return upload(host, shape, d, s);
+  return upload(std::vector<double>(host.begin(), host.end()), shape, d, s);
+}
+
+std::vector<float> download_as_f32(const TensorView& t, const Stream& s) {
+  if (t.dtype() == DType::F32) return download<float>(t, s);
+  const std::vector<double> d = download<double>(t, s);
+  return std::vector<float>(d.begin(), d.end());
+}
+
 int run_step(const StepOptions& o) {
   const Device device = Device::parse(o.device);
   require_device(device);
@@ -105,12 +120,15 @@ int run_step(const StepOptions& o) {
       throw Error("--batch '" + o.batch + "': label " + std::to_string(label) +
                   " is out of range [0, " + std::to_string(ropt.num_classes) + ")");
 
+  const DType dtype = o.dtype == "f64" ? DType::F64 : DType::F32;
+  if (dtype == DType::F64 && !device.is_cpu())
+    throw Error("--dtype f64 runs on the CPU reference only, not on " + device.str());
   Stream stream = Stream::create(device);
-  Tensor w = upload(weights, Shape{net.params.size()}, device, stream);
-  Tensor st = upload(state, Shape{net.state.size()}, device, stream);
-  Tensor g = Tensor::zeros(Shape{net.params.size()}, DType::F32, device, stream);
-  Tensor x =
-      upload(batch.images_nhwc, Shape::nhwc(batch.n, batch.h, batch.w, batch.c), device, stream);
+  Tensor w = upload_as(weights, Shape{net.params.size()}, dtype, device, stream);
+  Tensor st = upload_as(state, Shape{net.state.size()}, dtype, device, stream);
+  Tensor g = Tensor::zeros(Shape{net.params.size()}, dtype, device, stream);
+  Tensor x = upload_as(batch.images_nhwc, Shape::nhwc(batch.n, batch.h, batch.w, batch.c), dtype,
+                       device, stream);
   Tensor labels = upload(batch.labels, Shape{batch.n}, device, stream);
 
   Pass pass;
@@ -132,14 +150,14 @@ int run_step(const StepOptions& o) {
   }
 
   SafetensorsWriter out;
-  const std::vector<float> host_logits = download<float>(logits, stream);
+  const std::vector<float> host_logits = download_as_f32(logits, stream);
   out.add("logits", "F32", {batch.n, ropt.num_classes}, host_logits.data(),
           host_logits.size() * sizeof(float));
-  const std::vector<float> host_loss = download<float>(loss, stream);
+  const std::vector<float> host_loss = download_as_f32(loss, stream);
   out.add("loss", "F32", {1}, host_loss.data(), sizeof(float));
-  if (!o.eval) export_parameters(net, download<float>(g, stream), &out, "grad.");
-  export_parameters(net, download<float>(w, stream), &out);
-  export_buffers(net, download<float>(st, stream), &out);
+  if (!o.eval) export_parameters(net, download_as_f32(g, stream), &out, "grad.");
+  export_parameters(net, download_as_f32(w, stream), &out);
+  export_buffers(net, download_as_f32(st, stream), &out);
   out.add_metadata("model", o.model);
   out.add_metadata("device", device.str());
   out.write(o.out);
@@ -175,6 +193,8 @@ void register_step_command(CLI::App& app) {
   sub->add_option("--seed", o->seed, "Initialisation seed when no --weights are given");
   sub->add_option("--label-smoothing", o->label_smoothing, "Label smoothing in [0, 1]")
       ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--dtype", o->dtype, "Compute in f32, or in f64 on the CPU reference")
+      ->check(CLI::IsMember({"f32", "f64"}));
   sub->add_flag("--eval", o->eval, "Forward only, in inference mode (running statistics)");
   set_command_runner(sub, [o] { return run_step(*o); });
 }

@@ -98,7 +98,7 @@ def main():
         def check(what, a, b, tol):
             e = rel_err(a, b)
             status = "ok" if e <= tol else "FAIL"
-            if status == "FAIL" or what in ("logits", "loss"):
+            if status == "FAIL" or what in ("logits", "loss") or os.environ.get("AUGUR_VERBOSE"):
                 print(f"  {what:48s} rel err {e:.2e} (tolerance {tol:.2e}) {status}")
             if e > tol:
                 failures.append(what)
