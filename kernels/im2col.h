@@ -10,26 +10,13 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/conv_geometry.h"
+
 namespace augur::kernels::cpu {
-
-struct ConvGeometry {
-  int64_t n, h, w, c;  // input
-  int64_t k, r, s;     // filters
-  int64_t p, q;        // output
-  int64_t sh, sw, ph, pw;
-
-  int64_t patch() const { return r * s * c; }   // GEMM reduction length of the forward
-  int64_t pixels() const { return n * p * q; }  // GEMM rows
-  // A 1x1, stride-1, unpadded conv (output the size of the input) reads the input as the
-  // column matrix itself.
-  bool pointwise() const {
-    return r == 1 && s == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && p == h && q == w;
-  }
-};
 
 namespace im2col_detail {
 
-// Calls fn(row_offset, input_offset, s_lo, s_hi) for every kernel row of output pixels
+// Calls inside(row_offset, input_offset, s_lo, s_hi) for every kernel row of output pixels
 // [m0, m1) whose input row lies inside the image: taps [s_lo, s_hi) are inside it, and read
 // the input from `input_offset` (the element of tap s_lo); the values of the pixel's kernel
 // row start at `row_offset` in the column tile. Kernel rows outside the image, and taps

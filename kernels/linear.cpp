@@ -17,6 +17,8 @@ void check_linear(const char* op, const TensorView& x, const TensorView& w, cons
                   w.str(), " and ", y_name, " ", y.str(), " must be rank 2");
   AUGUR_ARG_CHECK(w.dtype() == x.dtype() && y.dtype() == x.dtype(), op, ": dtypes differ: x ",
                   x.str(), ", w ", w.str(), ", ", y_name, " ", y.str());
+  AUGUR_ARG_CHECK(w.dim(0) >= 1 && w.dim(1) >= 1, op, ": w ", w.str(),
+                  " must have at least one input and one output feature");
   AUGUR_ARG_CHECK(x.dim(1) == w.dim(1), op, ": x ", x.str(), " has ", x.dim(1), " features but w ",
                   w.str(), " expects ", w.dim(1));
   AUGUR_ARG_CHECK(y.dim(0) == x.dim(0) && y.dim(1) == w.dim(0), op, ": ", y_name, " ", y.str(),

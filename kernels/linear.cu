@@ -37,12 +37,13 @@ int as_int(int64_t v, const char* op) {
   return static_cast<int>(v);
 }
 
-// FMA-only sgemm unless TF32 is allowed (see gpu_math.h).
+// sgemm in f32 (FMA) arithmetic unless TF32 is allowed (see gpu_math.h). The runtime leaves
+// the handles' math mode at its default, under which CUBLAS_COMPUTE_32F never uses TF32.
 void sgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
            const float* alpha, const float* a, int lda, const float* b, int ldb, const float* beta,
            float* c, int ldc) {
   const cublasComputeType_t compute =
-      gpu_allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F_PEDANTIC;
+      gpu_allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   CUBLAS_CHECK(cublasGemmEx(h, ta, tb, m, n, k, alpha, a, CUDA_R_32F, lda, b, CUDA_R_32F, ldb, beta,
                             c, CUDA_R_32F, ldc, compute, CUBLAS_GEMM_DEFAULT));
 }
@@ -73,19 +74,18 @@ void linear_backward(const TensorView& x, const TensorView& w, const TensorView&
   const char* op = "linear_backward";
   detail::check_linear_backward(op, x, w, dy, dx, dw, db, false);
   const int n = as_int(x.dim(0), op), in = as_int(x.dim(1), op), out = as_int(w.dim(0), op);
-  if (n == 0 || out == 0) return;
+  if (n == 0) return;
   DeviceGuard guard(stream.device());
   StreamResources& res = DeviceContext::get(stream.device()).resources(stream);
   cublasHandle_t h = res.cublas();
   const float one = 1.f, zero = 0.f;
   // dx = dy w  <=>  dx^T = w^T dy^T (column-major).
-  if (!dx.empty() && in > 0)
+  if (!dx.empty())
     sgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one, w.data<float>(), in, dy.data<float>(), out,
           &zero, dx.data<float>(), in);
   // dw += dy^T x  <=>  dw^T += x^T dy (column-major).
-  if (in > 0)
-    sgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x.data<float>(), in, dy.data<float>(), out,
-          &one, dw.data<float>(), in);
+  sgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x.data<float>(), in, dy.data<float>(), out,
+        &one, dw.data<float>(), in);
   if (!db.empty()) {
     // db += dy^T 1: the column sums of dy as a GEMV against a vector of ones.
     float* ones = static_cast<float*>(res.workspace(size_t(n) * sizeof(float)));
