@@ -4,11 +4,24 @@ loss, every parameter gradient and the running statistics after one training ste
 loads Augur's exported state_dict back into torchvision. Exits 77 (skipped) when PyTorch or
 torchvision is not installed.
 
-Tolerances: each conv/linear output is a sum of K products in f32 (unit roundoff u = 2^-24);
+    compare_step.py AUGUR MODEL IMAGE_SIZE BATCH CLASSES IN_CHANNELS f32|f64
+
+Tolerances: each conv/linear output is a sum of K products with unit roundoff u;
 independent implementations differ by about u*sqrt(K) relative per layer (random rounding),
 and the errors of L layers on a path add at most linearly. We allow 4 * L * u * sqrt(Kmax)
-in relative Frobenius norm: L counts conv and linear layers (twice for gradients, which
-pass forward and backward), Kmax is the largest reduction length in the model."""
+in relative Frobenius norm (twice that for gradients, which pass forward and backward): L
+counts conv and linear layers, Kmax is the largest reduction length in the model.
+
+Why two precisions. In f32 the activations of the two implementations differ by ~1e-6
+relative, so a ReLU input within that distance of zero can fall on different sides of the
+kink; the gradient then takes a different path through that one unit, and in a deep network
+(ResNet-34/50 at 64x64 has ~10^6 ReLU inputs) that happens a few times per batch and moves
+gradients by ~1% -- a property of f32 ReLU networks, not an error of either side (PyTorch's
+own f32 and f64 gradients differ the same way when it happens). So:
+  f64: Augur's CPU reference runs in double (`--dtype f64`) against PyTorch in double, and
+       everything is compared: u is 2^-53, plus one f32 rounding of Augur's written outputs.
+  f32: Augur in f32 against PyTorch in f32: logits, loss and running statistics always;
+       gradients only for networks whose few ReLU inputs make a flip improbable."""
 import math
 import os
 import subprocess
@@ -62,6 +75,8 @@ def rel_err(a, b):
 
 def main():
     augur, name, size, batch, classes, in_ch = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
+    precision = sys.argv[7] if len(sys.argv) > 7 else "f32"
+    double = precision == "f64"
     torch.manual_seed(0)
     model = build(name, classes, in_ch)
     # Non-trivial BN parameters and statistics, so their handling is exercised.
@@ -75,8 +90,13 @@ def main():
     convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     layers = len(convs)
     kmax = max(m.weight[0].numel() for m in convs)
-    tol_fwd = 4 * layers * U * math.sqrt(kmax)
+    u = 2.0 ** -53 if double else U
+    # f64: Augur writes f32 files, so each output carries one more f32 rounding (U relative).
+    tol_fwd = 4 * layers * u * math.sqrt(kmax) + (2 * U if double else 0)
     tol_bwd = 2 * tol_fwd
+    # f32 gradients are compared where flips are improbable: fewer than 2^17 ReLU inputs.
+    relu_inputs = batch * sum(m.weight.shape[0] for m in convs[:-1]) * (size // 4) ** 2
+    check_grads = double or relu_inputs < 2 ** 17
 
     images = torch.randn(batch, in_ch, size, size)
     labels = torch.randint(0, classes, (batch,))
@@ -85,11 +105,14 @@ def main():
         safetensors_io.save(model.state_dict(), w_path)
         safetensors_io.save({"images": images, "labels": labels}, b_path)
         subprocess.run([augur, "step", "--model", name, "--num-classes", str(classes),
-                        "--weights", w_path, "--batch", b_path, "--out", o_path], check=True)
+                        "--weights", w_path, "--batch", b_path, "--out", o_path, "--dtype", precision],
+                       check=True)
         out = safetensors_io.load(o_path)
 
+        if double:
+            model = model.double()
         model.train()
-        logits = model(images)
+        logits = model(images.double() if double else images)
         loss = torch.nn.functional.cross_entropy(logits, labels)
         loss.backward()
 
@@ -103,11 +126,13 @@ def main():
             if e > tol:
                 failures.append(what)
 
-        print(f"{name}: {layers} conv/linear layers, Kmax {kmax}")
+        print(f"{name} ({precision}): {layers} conv/linear layers, Kmax {kmax}, "
+              f"gradients {'compared' if check_grads else 'not compared (ReLU flips, see above)'}")
         check("logits", out["logits"], logits.detach(), tol_fwd)
         check("loss", out["loss"], loss.detach().reshape(1), tol_fwd)
-        for pname, p in model.named_parameters():
-            check("grad." + pname, out["grad." + pname], p.grad, tol_bwd)
+        if check_grads:
+            for pname, p in model.named_parameters():
+                check("grad." + pname, out["grad." + pname], p.grad, tol_bwd)
         for bname, buf in model.named_buffers():
             if bname.endswith("num_batches_tracked"):
                 if int(out[bname]) != int(buf):
@@ -126,13 +151,12 @@ def main():
         fresh.load_state_dict(exported, strict=True)
         fresh.eval()
         with torch.no_grad():
-            check("eval logits of the exported model", out_logits := safetensors_io.load(seeded)["logits"],
-                  fresh(images), tol_fwd)
-        del out_logits
+            check("eval logits of the exported model", safetensors_io.load(seeded)["logits"],
+                  fresh(images), 4 * layers * U * math.sqrt(kmax))
     if failures:
         print(f"{len(failures)} comparisons failed: {', '.join(failures[:10])}")
         return 1
-    print(f"{name}: every tensor within tolerance")
+    print(f"{name} ({precision}): every compared tensor within tolerance")
     return 0
 
 
