@@ -1,5 +1,7 @@
 // `augur step`: one forward and backward (or N optimizer steps) of a whole model on a given
 // batch, written out as safetensors, for checking Augur's numerics against other frameworks.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -9,6 +11,7 @@
 #include "layers/softmax_cross_entropy.h"
 #include "models/resnet.h"
 #include "models/state_dict.h"
+#include "optim/optimizer.h"
 #include "runtime/device.h"
 
 namespace augur {
@@ -23,6 +26,11 @@ struct StepOptions {
   bool eval = false;
   double label_smoothing = 0;
   std::string dtype = "f32";
+  // Optimizer steps on the same batch (0: one forward/backward, no update).
+  int steps = 0;
+  std::string optimizer = "sgd";
+  double lr = 0.1, momentum = 0.9, wd = 0.0;
+  bool nesterov = false;
 };
 
 struct HostBatch {
@@ -137,32 +145,64 @@ int run_step(const StepOptions& o) {
   pass.grads = g;
   pass.state = st;
   pass.training = !o.eval;
-  Saved saved;
-  const TensorView logits = net.net->forward(pass, saved, x);
   const SoftmaxCrossEntropy xent(o.label_smoothing);
-  Tensor loss;
-  if (o.eval) {
-    loss = xent.loss(logits, labels, stream);
-  } else {
-    Tensor dlogits;
-    loss = xent.forward_backward(logits, labels, &dlogits, stream);
-    (void)net.net->backward(pass, saved, dlogits, false);
+
+  std::unique_ptr<optim::Optimizer> opt;
+  if (o.steps > 0) {
+    optim::OptimizerConfig cfg;
+    cfg.kind = optim::parse_optimizer_kind(o.optimizer);
+    if (cfg.kind == optim::OptimizerKind::Sgd) {
+      cfg.sgd.momentum = o.momentum;
+      cfg.sgd.weight_decay = o.wd;
+      cfg.sgd.nesterov = o.nesterov;
+    } else {
+      cfg.adamw.weight_decay = o.wd;
+    }
+    // Every parameter decays, as with a plain torch.optim optimizer over model.parameters().
+    opt = std::make_unique<optim::Optimizer>(cfg, optim::LrSchedule::constant(o.lr),
+                                             optim::DecayMask::all(net.params.size()), device,
+                                             stream, dtype);
+  }
+
+  // One forward/backward (steps = 0), or `steps` of forward, backward and update. The logits
+  // and gradients written are those of the last forward/backward.
+  std::vector<float> losses, host_logits, host_grads;
+  const int passes = std::max(1, o.steps);
+  for (int i = 0; i < passes; ++i) {
+    Saved saved;
+    const TensorView logits = net.net->forward(pass, saved, x);
+    Tensor loss;
+    if (o.eval) {
+      loss = xent.loss(logits, labels, stream);
+    } else {
+      Tensor dlogits;
+      loss = xent.forward_backward(logits, labels, &dlogits, stream);
+      (void)net.net->backward(pass, saved, dlogits, false);
+    }
+    losses.push_back(download_as_f32(loss, stream)[0]);
+    if (!std::isfinite(losses.back()))
+      throw Error("loss is " + std::to_string(losses.back()) + " at step " + std::to_string(i) +
+                  "; nothing was written to '" + o.out + "'");
+    host_logits = download_as_f32(logits, stream);
+    if (!o.eval) host_grads = download_as_f32(g, stream);
+    if (opt) opt->step(w, g, stream);
   }
 
   SafetensorsWriter out;
-  const std::vector<float> host_logits = download_as_f32(logits, stream);
   out.add("logits", "F32", {batch.n, ropt.num_classes}, host_logits.data(),
           host_logits.size() * sizeof(float));
-  const std::vector<float> host_loss = download_as_f32(loss, stream);
-  out.add("loss", "F32", {1}, host_loss.data(), sizeof(float));
-  if (!o.eval) export_parameters(net, download_as_f32(g, stream), &out, "grad.");
+  out.add("loss", "F32", {static_cast<int64_t>(losses.size())}, losses.data(),
+          losses.size() * sizeof(float));
+  if (!o.eval) export_parameters(net, host_grads, &out, "grad.");
   export_parameters(net, download_as_f32(w, stream), &out);
   export_buffers(net, download_as_f32(st, stream), &out);
   out.add_metadata("model", o.model);
   out.add_metadata("device", device.str());
   out.write(o.out);
   std::cout << o.model << " on " << device.str() << ": batch " << batch.n << "x" << batch.c << "x"
-            << batch.h << "x" << batch.w << ", loss " << host_loss[0] << " -> " << o.out << "\n";
+            << batch.h << "x" << batch.w << ", loss " << losses.front();
+  if (losses.size() > 1) std::cout << " ... " << losses.back() << " after " << o.steps << " steps";
+  std::cout << " -> " << o.out << "\n";
   return 0;
 }
 
@@ -195,8 +235,23 @@ void register_step_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--dtype", o->dtype, "Compute in f32, or in f64 on the CPU reference")
       ->check(CLI::IsMember({"f32", "f64"}));
+  sub->add_option("--steps", o->steps, "Optimizer steps on the batch (0: forward/backward only)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--optimizer", o->optimizer, "sgd or adamw")
+      ->check(CLI::IsMember({"sgd", "adamw"}));
+  sub->add_option("--lr", o->lr, "Learning rate")->check(CLI::PositiveNumber);
+  sub->add_option("--momentum", o->momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--wd", o->wd, "Weight decay")->check(CLI::NonNegativeNumber);
+  sub->add_flag("--nesterov", o->nesterov, "Nesterov momentum (SGD)");
   sub->add_flag("--eval", o->eval, "Forward only, in inference mode (running statistics)");
-  set_command_runner(sub, [o] { return run_step(*o); });
+  set_command_runner(sub, [o, sub] {
+    if (o->eval && o->steps > 0)
+      throw CLI::ValidationError("--steps", "cannot be used with --eval");
+    for (const char* flag : {"--optimizer", "--lr", "--momentum", "--wd", "--nesterov"})
+      if (sub->count(flag) && o->steps == 0)
+        throw CLI::ValidationError(flag, "only meaningful with --steps N");
+    return run_step(*o);
+  });
 }
 
 }  // namespace augur

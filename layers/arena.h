@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/decay_range.h"
 #include "runtime/tensor.h"
 
 namespace augur {
@@ -19,13 +20,6 @@ struct ArenaEntry {
   bool norm_or_bias = false;
   bool exported = true;  // false for internal state (e.g. deferred BN accumulators)
   int64_t numel() const { return shape.numel(); }
-};
-
-// A range of the arena and whether weight decay applies to it (what the optimizer reads).
-struct DecayRange {
-  int64_t offset = 0;
-  int64_t count = 0;
-  bool decay = true;
 };
 
 class ArenaLayout {

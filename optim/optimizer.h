@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/decay_range.h"
 #include "optim/lr_schedule.h"
 #include "optim/optimizer_config.h"
 #include "optim/predictor.h"
@@ -19,11 +20,7 @@
 
 namespace augur::optim {
 
-struct DecayRange {
-  int64_t offset = 0;
-  int64_t count = 0;
-  bool decay = true;
-};
+using augur::DecayRange;
 
 class DecayMask {
  public:

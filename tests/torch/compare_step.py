@@ -4,7 +4,14 @@ loss, every parameter gradient and the running statistics after one training ste
 loads Augur's exported state_dict back into torchvision. Exits 77 (skipped) when PyTorch or
 torchvision is not installed.
 
-    compare_step.py AUGUR MODEL IMAGE_SIZE BATCH CLASSES IN_CHANNELS f32|f64
+    compare_step.py AUGUR MODEL IMAGE_SIZE BATCH CLASSES IN_CHANNELS f32|f64 [OPTIMIZER STEPS]
+
+With OPTIMIZER (sgd, sgd-nesterov or adamw) and STEPS, both run STEPS optimizer steps on the
+batch (lr 0.05, momentum 0.9, weight decay 1e-3) and the loss of every step and the final
+parameters and buffers are compared, with the tolerances scaled by the number of steps.
+Multi-step runs are compared in f64 only: in f32 the ~1e-6 differences of one step (ReLU
+flips included) are amplified by every update, which is the dynamics of training, not an
+error of either implementation.
 
 Tolerances: each conv/linear output is a sum of K products with unit roundoff u;
 independent implementations differ by about u*sqrt(K) relative per layer (random rounding),
@@ -77,6 +84,8 @@ def main():
     augur, name, size, batch, classes, in_ch = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
     precision = sys.argv[7] if len(sys.argv) > 7 else "f32"
     double = precision == "f64"
+    optimizer = sys.argv[8] if len(sys.argv) > 8 else None
+    steps = int(sys.argv[9]) if len(sys.argv) > 9 else 0
     torch.manual_seed(0)
     model = build(name, classes, in_ch)
     # Non-trivial BN parameters and statistics, so their handling is exercised.
@@ -94,6 +103,9 @@ def main():
     # f64: Augur writes f32 files, so each output carries one more f32 rounding (U relative).
     tol_fwd = 4 * layers * u * math.sqrt(kmax) + (2 * U if double else 0)
     tol_bwd = 2 * tol_fwd
+    if steps:
+        tol_fwd *= steps + 1
+        tol_bwd *= steps + 1
     # f32 gradients are compared where flips are improbable: fewer than 2^17 ReLU inputs.
     relu_inputs = batch * sum(m.weight.shape[0] for m in convs[:-1]) * (size // 4) ** 2
     check_grads = double or relu_inputs < 2 ** 17
@@ -105,16 +117,40 @@ def main():
         safetensors_io.save(model.state_dict(), w_path)
         safetensors_io.save({"images": images, "labels": labels}, b_path)
         subprocess.run([augur, "step", "--model", name, "--num-classes", str(classes),
-                        "--weights", w_path, "--batch", b_path, "--out", o_path, "--dtype", precision],
+                        "--weights", w_path, "--batch", b_path, "--out", o_path, "--dtype", precision]
+                       + (["--steps", str(steps), "--lr", "0.05", "--wd", "1e-3",
+                           "--optimizer", "adamw" if optimizer == "adamw" else "sgd"]
+                          + (["--nesterov"] if optimizer == "sgd-nesterov" else [])
+                          + (["--momentum", "0.9"] if optimizer != "adamw" else [])
+                          if steps else []),
                        check=True)
         out = safetensors_io.load(o_path)
 
         if double:
             model = model.double()
         model.train()
-        logits = model(images.double() if double else images)
-        loss = torch.nn.functional.cross_entropy(logits, labels)
-        loss.backward()
+        x = images.double() if double else images
+        if steps:
+            if optimizer == "adamw":
+                opt = torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=1e-3)
+            else:
+                opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
+                                      weight_decay=1e-3, nesterov=optimizer == "sgd-nesterov")
+            losses = []
+            for _ in range(steps):
+                opt.zero_grad()
+                logits = model(x)
+                loss = torch.nn.functional.cross_entropy(logits, labels)
+                loss.backward()
+                grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+                opt.step()
+                losses.append(loss.detach())
+            loss = torch.stack(losses)
+        else:
+            logits = model(x)
+            loss = torch.nn.functional.cross_entropy(logits, labels)
+            loss.backward()
+            grads = {n: p.grad for n, p in model.named_parameters()}
 
         failures = []
 
@@ -129,10 +165,13 @@ def main():
         print(f"{name} ({precision}): {layers} conv/linear layers, Kmax {kmax}, "
               f"gradients {'compared' if check_grads else 'not compared (ReLU flips, see above)'}")
         check("logits", out["logits"], logits.detach(), tol_fwd)
-        check("loss", out["loss"], loss.detach().reshape(1), tol_fwd)
+        check("loss", out["loss"], loss.detach().reshape(-1), tol_fwd)
         if check_grads:
             for pname, p in model.named_parameters():
-                check("grad." + pname, out["grad." + pname], p.grad, tol_bwd)
+                check("grad." + pname, out["grad." + pname], grads[pname], tol_bwd)
+        if steps:
+            for pname, p in model.named_parameters():
+                check(pname, out[pname], p.detach(), tol_bwd)
         for bname, buf in model.named_buffers():
             if bname.endswith("num_batches_tracked"):
                 if int(out[bname]) != int(buf):
