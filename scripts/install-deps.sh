@@ -15,6 +15,9 @@ packages=(
   zlib1g-dev            # gzipped IDX files
   clang-format          # the formatting check
   python3               # scripts
+  python3-torch         # PyTorch CPU: the numerics comparison tests and the CPU speed peer
+  python3-torchvision   # torchvision's ResNets for those comparisons
+  python3-matplotlib    # plots of training runs
 )
 
 missing=()
