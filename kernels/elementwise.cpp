@@ -54,6 +54,12 @@ void add_scalar_impl(const TensorView& x, double value) {
   const T v = static_cast<T>(value);
   parallel_map<T>(x.numel(), [&](int64_t i) { p[i] += v; });
 }
+template <class T>
+void scale_impl(const TensorView& x, double alpha) {
+  T* p = x.data<T>();
+  const T a = static_cast<T>(alpha);
+  parallel_map<T>(x.numel(), [&](int64_t i) { p[i] *= a; });
+}
 }  // namespace
 
 namespace cpu {
@@ -100,6 +106,14 @@ void add_scalar(const TensorView& x, double value, const Stream&) {
     add_scalar_impl<float>(x, value);
 }
 
+void scale(const TensorView& x, double alpha, const Stream&) {
+  require_float("scale", "x", x, true);
+  if (x.dtype() == DType::F64)
+    scale_impl<double>(x, alpha);
+  else
+    scale_impl<float>(x, alpha);
+}
+
 }  // namespace cpu
 
 void relu_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
@@ -126,6 +140,11 @@ void accumulate(const TensorView& src, const TensorView& dst, const Stream& stre
 void add_scalar(const TensorView& x, double value, const Stream& stream) {
   const Device& d = common_device("add_scalar", stream, {&x});
   AUGUR_DISPATCH(d, add_scalar, x, value, stream);
+}
+
+void scale(const TensorView& x, double alpha, const Stream& stream) {
+  const Device& d = common_device("scale", stream, {&x});
+  AUGUR_DISPATCH(d, scale, x, alpha, stream);
 }
 
 }  // namespace augur::kernels

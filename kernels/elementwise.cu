@@ -43,6 +43,13 @@ __global__ void add_scalar_kernel(T* x, float value, int64_t n) {
     x[i] = T(float(x[i]) + value);
 }
 
+template <class T>
+__global__ void scale_kernel(T* x, float alpha, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    x[i] = T(float(x[i]) * alpha);
+}
+
 void check_f32(const char* op, const TensorView& a, const TensorView& b) {
   require_float(op, "input", a, false);
   AUGUR_ARG_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(), op, ": shapes/dtypes ", a.str(),
@@ -97,6 +104,15 @@ void add_scalar(const TensorView& x, double value, const Stream& stream) {
   add_scalar_kernel<float>
       <<<grid_for(n), kBlock, 0, stream.handle()>>>(x.data<float>(), static_cast<float>(value), n);
   AUGUR_CHECK_LAUNCH("add_scalar", stream.handle());
+}
+
+void scale(const TensorView& x, double alpha, const Stream& stream) {
+  require_float("scale", "x", x, false);
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  scale_kernel<float>
+      <<<grid_for(n), kBlock, 0, stream.handle()>>>(x.data<float>(), static_cast<float>(alpha), n);
+  AUGUR_CHECK_LAUNCH("scale", stream.handle());
 }
 
 }  // namespace augur::kernels::cuda

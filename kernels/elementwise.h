@@ -18,7 +18,9 @@ namespace augur::kernels {
   /* dst += src (gradients of a tensor that fans out). */                                        \
   void accumulate(const TensorView& src, const TensorView& dst, const Stream& stream);           \
   /* x += value for every element (counters kept on the device, e.g. BN's batch count). */       \
-  void add_scalar(const TensorView& x, double value, const Stream& stream);
+  void add_scalar(const TensorView& x, double value, const Stream& stream);                      \
+  /* x *= alpha for every element (e.g. averaging accumulated micro-batch gradients). */         \
+  void scale(const TensorView& x, double alpha, const Stream& stream);
 
 namespace cpu {
 AUGUR_ELEMENTWISE_SIGNATURES

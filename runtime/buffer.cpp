@@ -44,6 +44,12 @@ void Buffer::reset() {
   }
 }
 
+void Buffer::set_stream(const Stream& stream) {
+  AUGUR_ARG_CHECK(stream.device() == device_, "buffer on ", device_.str(),
+                  " handed to a stream of ", stream.device().str());
+  stream_ = stream.handle();
+}
+
 void Buffer::zero(const Stream& stream) {
   if (!block_.ptr) return;
   if (device_.is_cpu()) {

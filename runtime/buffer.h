@@ -35,6 +35,10 @@ class Buffer {
   bool empty() const { return block_.ptr == nullptr; }
   // Sets every byte to zero, on `stream` for CUDA.
   void zero(const Stream& stream);
+  // The stream whose queued work must finish before the memory is reused: set it when the
+  // buffer changes hands to a consumer that waited for the producer (so its stream orders
+  // after the producer's work).
+  void set_stream(const Stream& stream);
   void reset();
 
  private:

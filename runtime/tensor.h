@@ -102,6 +102,9 @@ class Tensor {
   const Device& device() const { return view_.device(); }
   int64_t numel() const { return view_.numel(); }
   size_t bytes() const { return view_.bytes(); }
+  bool empty() const { return view_.empty(); }
+  // See Buffer::set_stream.
+  void set_stream(const Stream& stream) { buffer_.set_stream(stream); }
 
  private:
   Buffer buffer_;

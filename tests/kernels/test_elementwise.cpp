@@ -38,6 +38,8 @@ TEST_CASE("add and accumulate on hand-computed values", "[kernels]") {
   CHECK(to_vector<double>(y, s) == std::vector<double>{12, 24, 36});
   k::add_scalar(y, 0.5, s);
   CHECK(to_vector<double>(y, s) == std::vector<double>{12.5, 24.5, 36.5});
+  k::scale(y, 2.0, s);
+  CHECK(to_vector<double>(y, s) == std::vector<double>{25, 49, 73});
 }
 
 TEST_CASE("pointwise ops reject mismatched shapes and dtypes", "[kernels]") {
@@ -76,6 +78,9 @@ TEST_CASE("gpu: pointwise kernels match the CPU reference", "[gpu][kernels]") {
     CHECK(to_vector<float>(yd, gs) == to_vector<float>(y, cs));
     k::add_scalar(y, 1.25, cs);
     k::add_scalar(yd, 1.25, gs);
+    CHECK(to_vector<float>(yd, gs) == to_vector<float>(y, cs));
+    k::scale(y, 0.25, cs);
+    k::scale(yd, 0.25, gs);
     CHECK(to_vector<float>(yd, gs) == to_vector<float>(y, cs));
   }
 }
