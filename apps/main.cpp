@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", augur::augur_version_line());
   augur::register_info_command(app);
+  augur::register_train_commands(app);
   augur::register_step_command(app);
   try {
     app.parse(argc, argv);

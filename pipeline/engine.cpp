@@ -325,6 +325,7 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
               result.losses[static_cast<size_t>(mb)] = host_loss;
               samples += labels.numel();
               correct += host_counts[0];
+              if (options_.on_loss) options_.on_loss(mb, host_loss, labels.numel(), host_counts[0]);
             }
             break;
           }

@@ -30,6 +30,9 @@ struct EngineOptions {
   double watchdog_seconds = 300;  // a receive waiting longer than this is a stall
   int quality_every = 0;          // measure prediction quality every N micro-batches (0: never)
   TraceWriter* trace = nullptr;   // per-action events, same format as the simulator's
+  // Called on the last stage's thread after each micro-batch's loss is known (micro-batch,
+  // loss, samples, top-1 correct). An exception thrown here stops the run with that error.
+  std::function<void(int, float, int64_t, int64_t)> on_loss;
 };
 
 struct StagePlacement {

@@ -1,0 +1,107 @@
+#include "apps/checkpoint.h"
+
+#include <cstring>
+#include <set>
+
+#include "models/state_dict.h"
+
+namespace augur {
+
+namespace {
+std::string state_key(int stage, int index) {
+  return "optimizer.stage" + std::to_string(stage) + ".state" + std::to_string(index);
+}
+
+// Every stage takes its own entries; keys no stage (and no optimizer entry) claims are an
+// error, as are any a stage misses.
+void import_all(const SafetensorsFile& f, Engine* engine) {
+  std::vector<std::vector<float>> w(static_cast<size_t>(engine->stages())),
+      st(static_cast<size_t>(engine->stages()));
+  std::set<std::string> claimed;
+  for (int r = 0; r < engine->stages(); ++r) {
+    const StageNet& net = engine->stage_net(r);
+    import_state_dict(net, f, &w[r], &st[r], /*allow_unexpected=*/true);
+    for (const auto& e : net.params.entries()) claimed.insert(e.name);
+    for (const auto& e : net.state.entries()) claimed.insert(e.name);
+  }
+  for (const auto& [name, entry] : f.entries()) {
+    const std::string bare = name.rfind("module.", 0) == 0 ? name.substr(7) : name;
+    if (!claimed.count(bare) && bare.rfind("optimizer.", 0) != 0)
+      throw Error("'" + f.source() + "' holds '" + name + "', which this model does not have");
+  }
+  engine->set_weights(w, st);
+}
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Engine& engine, const TrainingState& state) {
+  SafetensorsWriter out;
+  engine.export_model(&out);
+  for (int k = 0; k < 2; ++k) {
+    const auto arenas = engine.optimizer_state(k);
+    for (size_t r = 0; r < arenas.size(); ++r)
+      if (!arenas[r].empty())
+        out.add(state_key(static_cast<int>(r), k), "F32", {static_cast<int64_t>(arenas[r].size())},
+                arenas[r].data(), arenas[r].size() * sizeof(float));
+  }
+  out.add_metadata("format", "pt");
+  out.add_metadata("augur.epoch", std::to_string(state.epoch));
+  out.add_metadata("augur.steps_done", std::to_string(state.steps_done));
+  out.add_metadata("augur.balance", state.balance);
+  out.add_metadata("augur.model", state.model);
+  out.add_metadata("augur.args", state.args_json);
+  out.write(path);
+}
+
+TrainingState load_checkpoint(const std::string& path, Engine* engine) {
+  const SafetensorsFile f = SafetensorsFile::read(path);
+  auto meta = [&](const char* key) {
+    auto it = f.metadata().find(key);
+    if (it == f.metadata().end())
+      throw Error("'" + path + "' is not an Augur training checkpoint (no metadata '" + key + "')");
+    return it->second;
+  };
+  TrainingState s;
+  try {
+    s.epoch = std::stoll(meta("augur.epoch"));
+    s.steps_done = std::stoll(meta("augur.steps_done"));
+  } catch (const std::logic_error&) {
+    throw Error("'" + path + "': damaged training state in the metadata");
+  }
+  s.balance = meta("augur.balance");
+  s.model = meta("augur.model");
+  s.args_json = f.metadata().count("augur.args") ? f.metadata().at("augur.args") : "";
+  import_all(f, engine);
+  for (int k = 0; k < 2; ++k) {
+    std::vector<std::vector<float>> arenas;
+    bool any = false;
+    for (int r = 0; r < engine->stages(); ++r) {
+      std::vector<float> a;
+      if (f.contains(state_key(r, k))) {
+        const auto& e = f.entry(state_key(r, k));
+        if (e.dtype != "F32") throw Error("'" + path + "': " + state_key(r, k) + " is not F32");
+        a.resize(static_cast<size_t>(e.numel()));
+        std::memcpy(a.data(), f.data(state_key(r, k)), e.bytes());
+        any = true;
+      }
+      arenas.push_back(std::move(a));
+    }
+    const auto expected = engine->optimizer_state(k);
+    bool needed = false;
+    for (const auto& a : expected) needed |= !a.empty();
+    if (needed && !any)
+      throw Error("'" + path + "' lacks the optimizer state this run needs");
+    if (needed) engine->set_optimizer_state(k, arenas, s.steps_done);
+  }
+  // Optimizers without state still count their steps (schedules depend on them).
+  const auto none = engine->optimizer_state(0);
+  bool stateless = true;
+  for (const auto& a : none) stateless &= a.empty();
+  if (stateless) engine->set_optimizer_state(0, none, s.steps_done);
+  return s;
+}
+
+void load_model_weights(const std::string& path, Engine* engine) {
+  import_all(SafetensorsFile::read(path), engine);
+}
+
+}  // namespace augur
