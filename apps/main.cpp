@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", augur::augur_version_line());
   augur::register_info_command(app);
   augur::register_step_command(app);
+  augur::register_simulate_command(app);
   try {
     app.parse(argc, argv);
     return augur::run_selected_command(app);
