@@ -36,8 +36,7 @@ struct Action {
 Action parse_action(const std::string& text);
 
 enum class ScheduleKind { Sequential, Naive, GPipe, OneFOneB, PipeDream };
-ScheduleKind parse_schedule_kind(
-    const std::string& name);  // "sequential|naive|gpipe|1f1b|pipedream"
+ScheduleKind parse_schedule_kind(const std::string& name);  // "sequential|naive|gpipe|1f1b|pipedream"
 const char* schedule_name(ScheduleKind kind);
 // Synchronous schedules accumulate the gradients of all micro-batches and step once per
 // mini-batch; PipeDream steps after every backward on every stage.
