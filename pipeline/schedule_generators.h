@@ -13,9 +13,10 @@
 //               backward on every stage, so staleness comes from the order of the lists.
 //
 // GPipe's backwards run in reverse micro-batch order, as in the GPipe paper's figure and in
-// torchgpipe, where autograd replays the recorded forwards backwards: the last micro-batch's
-// backward on the last stage can start the moment its forward ends, and the freshest
-// activations are consumed first. With uniform costs either order gives the same makespan.
+// torchgpipe, which adds an explicit dependency so that micro-batch i-1's backward runs after
+// micro-batch i's: the last micro-batch's backward on the last stage can start the moment its
+// forward ends, and the freshest activations are consumed first. With uniform costs either
+// order gives the same makespan.
 #pragma once
 
 #include "pipeline/action.h"
