@@ -88,8 +88,7 @@ TrainingState load_checkpoint(const std::string& path, Engine* engine) {
     const auto expected = engine->optimizer_state(k);
     bool needed = false;
     for (const auto& a : expected) needed |= !a.empty();
-    if (needed && !any)
-      throw Error("'" + path + "' lacks the optimizer state this run needs");
+    if (needed && !any) throw Error("'" + path + "' lacks the optimizer state this run needs");
     if (needed) engine->set_optimizer_state(k, arenas, s.steps_done);
   }
   // Optimizers without state still count their steps (schedules depend on them).

@@ -12,11 +12,11 @@
 namespace augur {
 
 struct TrainingState {
-  int64_t epoch = 0;        // epochs completed
-  int64_t steps_done = 0;   // optimizer steps applied by every stage
-  std::string balance;      // units per stage, e.g. "3,4,4,2"
+  int64_t epoch = 0;       // epochs completed
+  int64_t steps_done = 0;  // optimizer steps applied by every stage
+  std::string balance;     // units per stage, e.g. "3,4,4,2"
   std::string model;
-  std::string args_json;    // the options of the run that wrote it
+  std::string args_json;  // the options of the run that wrote it
 };
 
 void save_checkpoint(const std::string& path, const Engine& engine, const TrainingState& state);

@@ -13,6 +13,7 @@ std::string augur_version_line();
 void register_info_command(CLI::App& app);
 void register_step_command(CLI::App& app);
 void register_train_commands(CLI::App& app);
+void register_simulate_command(CLI::App& app);
 // Runs the subcommand the user chose; returns the process exit code.
 int run_selected_command(CLI::App& app);
 

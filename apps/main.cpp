@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   augur::register_info_command(app);
   augur::register_train_commands(app);
   augur::register_step_command(app);
+  augur::register_simulate_command(app);
   try {
     app.parse(argc, argv);
     return augur::run_selected_command(app);

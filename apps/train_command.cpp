@@ -8,9 +8,10 @@ namespace augur {
 
 void register_train_commands(CLI::App& app) {
   auto train = std::make_shared<TrainOptions>();
-  CLI::App* t = app.add_subcommand(
-      "train", "Train a ResNet with pipeline parallelism (no arguments: resnet20 on "
-               "Fashion-MNIST, 4-stage pipedream with weight prediction, one epoch)");
+  CLI::App* t =
+      app.add_subcommand("train",
+                         "Train a ResNet with pipeline parallelism (no arguments: resnet20 on "
+                         "Fashion-MNIST, 4-stage pipedream with weight prediction, one epoch)");
   add_train_options(t, train.get(), false);
   set_command_runner(t, [train, t] { return run_train(*train, *t); });
 

@@ -7,10 +7,13 @@ namespace augur {
 void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->set_config("--config", "", "Read options from a TOML file");
   app->add_option("--model", o->model, "Model")->check(CLI::IsMember(resnet_names()));
-  app->add_option("--dataset", o->dataset, "fashion-mnist, mnist, cifar10, imagefolder or synthetic")
+  app->add_option("--dataset", o->dataset,
+                  "fashion-mnist, mnist, cifar10, imagefolder or synthetic")
       ->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "imagefolder", "synthetic"}));
-  app->add_option("--data-path", o->data_path, "Dataset folder (default: the dataset's usual place)");
-  app->add_option("--image-size", o->image_size, "Crop side for imagefolder, image side for synthetic")
+  app->add_option("--data-path", o->data_path,
+                  "Dataset folder (default: the dataset's usual place)");
+  app->add_option("--image-size", o->image_size,
+                  "Crop side for imagefolder, image side for synthetic")
       ->check(CLI::NonNegativeNumber);
   app->add_option("--limit-test", o->limit_test, "Evaluate on the first N test samples")
       ->check(CLI::NonNegativeNumber);
@@ -22,9 +25,11 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->add_option("--label-smoothing", o->label_smoothing, "Label smoothing")
       ->check(CLI::Range(0.0, 1.0));
   app->add_option("--pp-stages", o->pp_stages, "Pipeline stages")->check(CLI::Range(1, 1024));
-  app->add_option("--devices", o->devices, "Device of each stage, comma-separated (or one for all)");
+  app->add_option("--devices", o->devices,
+                  "Device of each stage, comma-separated (or one for all)");
   app->add_option("--balance", o->balance, "Units per stage, e.g. 3,4,4,2");
-  app->add_option("--split-at", o->split_at, "First unit of each stage after the first, e.g. layer2.0,layer3.0");
+  app->add_option("--split-at", o->split_at,
+                  "First unit of each stage after the first, e.g. layer2.0,layer3.0");
   if (for_eval) {
     app->add_option("--weights", o->weights, "Checkpoint or torchvision state_dict (safetensors)")
         ->required()
@@ -34,7 +39,8 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->add_option("--limit-train", o->limit_train, "Train on the first N samples")
       ->check(CLI::NonNegativeNumber);
   app->add_option("--epochs", o->epochs, "Epochs")->check(CLI::PositiveNumber);
-  app->add_option("--optimizer", o->optimizer, "sgd or adamw")->check(CLI::IsMember({"sgd", "adamw"}));
+  app->add_option("--optimizer", o->optimizer, "sgd or adamw")
+      ->check(CLI::IsMember({"sgd", "adamw"}));
   app->add_option("--lr", o->lr, "Learning rate")->check(CLI::PositiveNumber);
   app->add_option("--momentum", o->momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
   app->add_option("--wd,--weight-decay", o->wd, "Weight decay")->check(CLI::NonNegativeNumber);
@@ -43,10 +49,14 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
                 "No weight decay on BatchNorm and bias parameters");
   app->add_option("--lr-scheduler", o->lr_scheduler, "constant, step, multistep or cosine")
       ->check(CLI::IsMember({"constant", "step", "multistep", "cosine"}));
-  app->add_option("--lr-step-size", o->lr_step_size, "Epochs per decay (step)")->check(CLI::PositiveNumber);
-  app->add_option("--lr-gamma", o->lr_gamma, "Decay factor (step, multistep)")->check(CLI::Range(0.0, 1.0));
-  app->add_option("--lr-milestones", o->lr_milestones, "Epochs of the decays (multistep), e.g. 30,60");
-  app->add_option("--lr-warmup-epochs", o->lr_warmup_epochs, "Warm-up epochs")->check(CLI::NonNegativeNumber);
+  app->add_option("--lr-step-size", o->lr_step_size, "Epochs per decay (step)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--lr-gamma", o->lr_gamma, "Decay factor (step, multistep)")
+      ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--lr-milestones", o->lr_milestones,
+                  "Epochs of the decays (multistep), e.g. 30,60");
+  app->add_option("--lr-warmup-epochs", o->lr_warmup_epochs, "Warm-up epochs")
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--lr-warmup-method", o->lr_warmup_method, "linear or constant")
       ->check(CLI::IsMember({"linear", "constant"}));
   app->add_option("--pp-schedule", o->pp_schedule, "sequential, naive, gpipe, 1f1b or pipedream")
@@ -58,7 +68,8 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
       ->check(CLI::IsMember({"latest", "stash", "predict", "predict-stash"}));
   app->add_option("--predictor", o->predictor, "none, linear, nesterov or constant-gradient")
       ->check(CLI::IsMember({"none", "linear", "nesterov", "constant-gradient"}));
-  app->add_option("--bn-stats", o->bn_stats, "micro or deferred")->check(CLI::IsMember({"micro", "deferred"}));
+  app->add_option("--bn-stats", o->bn_stats, "micro or deferred")
+      ->check(CLI::IsMember({"micro", "deferred"}));
   app->add_option("--quality-every", o->quality_every,
                   "Measure prediction quality every N micro-batches (0: never)")
       ->check(CLI::NonNegativeNumber);

@@ -66,7 +66,8 @@ std::shared_ptr<const data::Dataset> open_or_fallback(TrainOptions* o, data::Spl
 std::vector<Device> stage_devices(const TrainOptions& o, int stages) {
   std::vector<std::string> names = split_list(o.devices);
   if (names.empty()) {
-    const std::string d = !o.device.empty() ? o.device : (cuda_device_count() > 0 ? "cuda:0" : "cpu");
+    const std::string d =
+        !o.device.empty() ? o.device : (cuda_device_count() > 0 ? "cuda:0" : "cpu");
     names.assign(static_cast<size_t>(stages), d);
   } else if (!o.device.empty()) {
     throw Error("--device and --devices contradict each other: give one of them");
@@ -95,7 +96,8 @@ optim::LrSchedule lr_schedule(const TrainOptions& o, int64_t steps_per_epoch) {
   for (const auto& m : split_list(o.lr_milestones)) c.milestones.push_back(std::stoll(m));
   if (c.decay == optim::LrDecay::Multistep && c.milestones.empty())
     throw Error("--lr-scheduler multistep needs --lr-milestones");
-  c.warmup = o.lr_warmup_epochs > 0 ? optim::parse_lr_warmup(o.lr_warmup_method) : optim::LrWarmup::None;
+  c.warmup =
+      o.lr_warmup_epochs > 0 ? optim::parse_lr_warmup(o.lr_warmup_method) : optim::LrWarmup::None;
   c.warmup_units = o.lr_warmup_epochs;
   // Cosine anneals over the epochs after the warm-up, in steps.
   c.t_max = std::max(1, o.epochs - o.lr_warmup_epochs);
@@ -124,8 +126,8 @@ class MetricsLog {
     };
     csv_ << j.value("kind", "") << "," << j.value("epoch", 0) << "," << j.value("step", 0) << ","
          << num("loss") << "," << num("top1") << "," << num("top5") << "," << num("lr") << ","
-         << num("images_per_s") << "," << num("staleness_mean") << "," << num("quality_mean")
-         << "," << num("utilisation_mean") << "\n";
+         << num("images_per_s") << "," << num("staleness_mean") << "," << num("quality_mean") << ","
+         << num("utilisation_mean") << "\n";
     csv_.flush();
   }
 
@@ -183,8 +185,8 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
     throw Error("--balance and --split-at contradict each other: give one of them");
   const bool sync = is_synchronous(kind);
   if (!sync && app.count("--micro-batches"))
-    std::cerr << "augur: note: pipedream steps after every micro-batch of -b "
-              << o.batch_size << " samples; --micro-batches does not apply\n";
+    std::cerr << "augur: note: pipedream steps after every micro-batch of -b " << o.batch_size
+              << " samples; --micro-batches does not apply\n";
   const int M = sync ? o.micro_batches : 1;
   if (sync && o.batch_size % M != 0)
     throw Error("-b " + std::to_string(o.batch_size) + " is not divisible by --micro-batches " +
@@ -193,18 +195,22 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
   auto train = open_or_fallback(&o, data::Split::Train);
   auto test = open_or_fallback(&o, data::Split::Test);
   const data::ImageShape shape = train->image_shape();
-  AUGUR_ARG_CHECK(shape.h == shape.w, "the model needs square images, the dataset gives ", shape.str());
-  const ModelSpec spec = resnet_spec(o.model, {train->num_classes(), static_cast<int>(shape.c),
-                                               static_cast<int>(shape.h)});
+  AUGUR_ARG_CHECK(shape.h == shape.w, "the model needs square images, the dataset gives ",
+                  shape.str());
+  const ModelSpec spec = resnet_spec(
+      o.model, {train->num_classes(), static_cast<int>(shape.c), static_cast<int>(shape.h)});
   const int K = o.pp_stages;
 
   // Partition: explicit, or the partitioner over analytic unit costs.
   std::vector<std::string> unit_names;
   for (const auto& u : spec.units) unit_names.push_back(u.name);
   std::vector<int> balance;
-  if (!o.balance.empty()) balance = parse_balance(o.balance, static_cast<int>(spec.units.size()), K);
-  else if (!o.split_at.empty()) balance = parse_split_at(o.split_at, unit_names, K);
-  else balance = partition(analytic_unit_costs(spec, o.batch_size / M), K, MemoryModel{});
+  if (!o.balance.empty())
+    balance = parse_balance(o.balance, static_cast<int>(spec.units.size()), K);
+  else if (!o.split_at.empty())
+    balance = parse_split_at(o.split_at, unit_names, K);
+  else
+    balance = partition(analytic_unit_costs(spec, o.batch_size / M), K, MemoryModel{});
   const std::vector<Device> devices = stage_devices(o, K);
   std::vector<StagePlacement> placement;
   const auto ranges = stage_ranges(balance);
@@ -265,8 +271,8 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
     if (!std::isfinite(loss))
       throw Error("loss became " + std::to_string(loss) + " at epoch " +
                   std::to_string(epoch_index) + ", micro-batch " + std::to_string(mb) +
-                  "; training stopped (try a lower --lr); the last checkpoint in '" +
-                  o.output_dir + "' is intact");
+                  "; training stopped (try a lower --lr); the last checkpoint in '" + o.output_dir +
+                  "' is intact");
     std::lock_guard<std::mutex> lock(progress_mutex);
     window_loss += double(loss) * n;
     window_samples += n;
@@ -291,9 +297,12 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
       std::cerr << "\r" << line.str() << "\033[K" << std::flush;
     else
       std::cerr << line.str() << "\n";
-    metrics->write({{"kind", "step"}, {"epoch", epoch_index}, {"step", step},
+    metrics->write({{"kind", "step"},
+                    {"epoch", epoch_index},
+                    {"step", step},
                     {"loss", window_loss / window_samples},
-                    {"top1", 100.0 * window_correct / window_samples}, {"lr", lr},
+                    {"top1", 100.0 * window_correct / window_samples},
+                    {"lr", lr},
                     {"images_per_s", ips}});
     window_loss = 0;
     window_samples = window_correct = window_steps = 0;
@@ -316,10 +325,12 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
   metrics = std::make_unique<MetricsLog>(out_dir, !o.resume.empty());
 
   std::cerr << "augur: " << o.model << " on " << train->name() << " (" << loader.samples_per_epoch()
-            << " samples, " << steps_per_epoch << " steps per epoch), " << schedule_name(kind) << " over "
-            << K << " stage" << (K > 1 ? "s" : "") << " [" << balance_str(balance) << "] on "
-            << devices.front().str() << (sync ? "" : ", weight policy " + o.weight_policy +
-                                                          " with the " + o.predictor + " predictor")
+            << " samples, " << steps_per_epoch << " steps per epoch), " << schedule_name(kind)
+            << " over " << K << " stage" << (K > 1 ? "s" : "") << " [" << balance_str(balance)
+            << "] on " << devices.front().str()
+            << (sync ? ""
+                     : ", weight policy " + o.weight_policy + " with the " + o.predictor +
+                           " predictor")
             << "\n";
 
   const Schedule sync_schedule = sync ? lower(make_schedule(kind, K, M)) : Schedule();
@@ -328,7 +339,8 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
     epoch_index = epoch;
     epoch_start = window_start = Clock::now();
     loader.start_epoch(epoch);
-    std::vector<std::vector<double>> staleness(static_cast<size_t>(K)), quality(static_cast<size_t>(K));
+    std::vector<std::vector<double>> staleness(static_cast<size_t>(K)),
+        quality(static_cast<size_t>(K));
     std::vector<double> busy(static_cast<size_t>(K), 0.0);
     double wall = 0, loss_sum = 0;
     int64_t samples = 0, correct = 0, micro_batches_run = 0;
@@ -379,17 +391,18 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
     if (tty) std::cerr << "\n";
     const double epoch_secs = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     last_eval = evaluate_split(engine, test, o);
-    nlohmann::json rec = {{"kind", "epoch"},
-                          {"epoch", epoch},
-                          {"step", step},
-                          {"train_loss", loss_sum / std::max<int64_t>(1, micro_batches_run)},
-                          {"train_top1", 100.0 * correct / std::max<int64_t>(1, samples)},
-                          {"loss", last_eval.loss_sum / std::max<int64_t>(1, last_eval.samples)},
-                          {"top1", 100.0 * last_eval.top1 / std::max<int64_t>(1, last_eval.samples)},
-                          {"top5", 100.0 * last_eval.top5 / std::max<int64_t>(1, last_eval.samples)},
-                          {"lr", engine.next_lr()},
-                          {"images_per_s", samples / std::max(epoch_secs, 1e-9)},
-                          {"epoch_seconds", epoch_secs}};
+    nlohmann::json rec = {
+        {"kind", "epoch"},
+        {"epoch", epoch},
+        {"step", step},
+        {"train_loss", loss_sum / std::max<int64_t>(1, micro_batches_run)},
+        {"train_top1", 100.0 * correct / std::max<int64_t>(1, samples)},
+        {"loss", last_eval.loss_sum / std::max<int64_t>(1, last_eval.samples)},
+        {"top1", 100.0 * last_eval.top1 / std::max<int64_t>(1, last_eval.samples)},
+        {"top5", 100.0 * last_eval.top5 / std::max<int64_t>(1, last_eval.samples)},
+        {"lr", engine.next_lr()},
+        {"images_per_s", samples / std::max(epoch_secs, 1e-9)},
+        {"epoch_seconds", epoch_secs}};
     std::vector<double> st_mean, q_mean, util;
     for (int r = 0; r < K; ++r) {
       st_mean.push_back(mean(staleness[r]));
@@ -412,7 +425,8 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
               << rec["top5"].get<double>() << "%\n";
     const TrainingState ts{epoch + 1, step, balance_str(balance), o.model, args};
     save_checkpoint((out_dir / "checkpoint.safetensors").string(), engine, ts);
-    save_checkpoint((out_dir / ("model_" + std::to_string(epoch) + ".safetensors")).string(), engine, ts);
+    save_checkpoint((out_dir / ("model_" + std::to_string(epoch) + ".safetensors")).string(),
+                    engine, ts);
   }
   if (!o.trace.empty()) trace.write(o.trace);
   const double top1 = 100.0 * last_eval.top1 / std::max<int64_t>(1, last_eval.samples);
@@ -426,15 +440,18 @@ int run_eval(const TrainOptions& options) {
   TrainOptions o = options;
   auto test = open_or_fallback(&o, data::Split::Test);
   const data::ImageShape shape = test->image_shape();
-  const ModelSpec spec = resnet_spec(o.model, {test->num_classes(), static_cast<int>(shape.c),
-                                               static_cast<int>(shape.h)});
+  const ModelSpec spec = resnet_spec(
+      o.model, {test->num_classes(), static_cast<int>(shape.c), static_cast<int>(shape.h)});
   const int K = o.pp_stages;
   std::vector<std::string> unit_names;
   for (const auto& u : spec.units) unit_names.push_back(u.name);
   std::vector<int> balance;
-  if (!o.balance.empty()) balance = parse_balance(o.balance, static_cast<int>(spec.units.size()), K);
-  else if (!o.split_at.empty()) balance = parse_split_at(o.split_at, unit_names, K);
-  else balance = partition(analytic_unit_costs(spec, 1), K, MemoryModel{});
+  if (!o.balance.empty())
+    balance = parse_balance(o.balance, static_cast<int>(spec.units.size()), K);
+  else if (!o.split_at.empty())
+    balance = parse_split_at(o.split_at, unit_names, K);
+  else
+    balance = partition(analytic_unit_costs(spec, 1), K, MemoryModel{});
   const auto devices = stage_devices(o, K);
   std::vector<StagePlacement> placement;
   const auto ranges = stage_ranges(balance);

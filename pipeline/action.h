@@ -23,8 +23,8 @@ struct Action {
   ActionKind kind;
   int32_t stage;
   int32_t micro_batch;  // -1 for Step
-  // Text form: "<stage><code><micro-batch>", e.g. "2F0", "1B3", "0SA1" (send activation of
-  // micro-batch 1), "1RA1", "1SG1", "0RG1"; a step is "<stage>U" ("2U").
+  // Text form: "<stage><code><micro-batch>", e.g. "2F0", "1B3", "0SA1" (send activation
+  // of micro-batch 1), "1RA1", "1SG1", "0RG1"; a step is "<stage>U" ("2U").
   std::string str() const;
   friend bool operator==(const Action& a, const Action& b) {
     return a.kind == b.kind && a.stage == b.stage && a.micro_batch == b.micro_batch;

@@ -13,6 +13,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/norms.h"
 #include "models/state_dict.h"
+#include "pipeline/staleness.h"
 
 namespace augur {
 
@@ -34,20 +35,6 @@ double RunStats::mean_loss() const {
   double s = 0;
   for (float l : losses) s += l;
   return losses.empty() ? 0.0 : s / static_cast<double>(losses.size());
-}
-
-std::vector<int> planned_staleness(const std::vector<Action>& actions, int micro_batches) {
-  std::vector<int> s(static_cast<size_t>(micro_batches), 0);
-  std::vector<int> at_forward(static_cast<size_t>(micro_batches), -1);
-  int steps = 0;
-  for (const Action& a : actions) {
-    if (a.kind == ActionKind::Step) ++steps;
-    if (a.micro_batch < 0 || a.micro_batch >= micro_batches) continue;
-    if (a.kind == ActionKind::Forward) at_forward[a.micro_batch] = steps;
-    if (a.kind == ActionKind::Backward && at_forward[a.micro_batch] >= 0)
-      s[a.micro_batch] = steps - at_forward[a.micro_batch];
-  }
-  return s;
 }
 
 // One stage: its layers, arenas, optimizer and the micro-batches it has in flight.
@@ -175,6 +162,9 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
   std::mutex fetched_mutex;
   std::map<int, MicroBatch> labels_for_last;  // stage 0 fetches, the last stage reads
 
+  // The staleness each (stage, micro-batch) will see, read off the lists: a forward that
+  // predicts needs its horizon before its backward has happened.
+  const std::vector<std::vector<int>> planned_all = realised_staleness(s);
   const auto t_run = Clock::now();
   std::vector<std::exception_ptr> errors(static_cast<size_t>(K));
   std::atomic<bool> stalled{false};
@@ -182,7 +172,7 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
   auto worker = [&](int r) {
     StageState& st = *stages_[r];
     const std::vector<Action>& list = s.actions[r];
-    const std::vector<int> planned = planned_staleness(list, M);
+    const std::vector<int>& planned = planned_all[static_cast<size_t>(r)];
     st.stats.staleness.assign(static_cast<size_t>(M), -1);
     st.stats.quality.clear();
     st.stats.busy_ms = 0;

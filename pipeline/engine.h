@@ -114,8 +114,4 @@ class Engine {
   SoftmaxCrossEntropy loss_;
 };
 
-// Steps between F and B of every micro-batch on one stage's list: the staleness the list
-// will realise (design, section 4), indexed by micro-batch.
-std::vector<int> planned_staleness(const std::vector<Action>& stage_actions, int micro_batches);
-
 }  // namespace augur

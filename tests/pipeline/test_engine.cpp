@@ -12,6 +12,7 @@
 #include "pipeline/lowering.h"
 #include "pipeline/schedule_generators.h"
 #include "pipeline/staleness.h"
+#include "runtime/random.h"
 #include "tests/support/random.h"
 
 using namespace augur;
@@ -20,7 +21,9 @@ using namespace augur::test;
 namespace {
 
 // resnet20 on 8x8 single-channel images: 11 units, fast on CPU.
-ModelSpec toy_spec() { return resnet_spec("resnet20", {10, 1, 8}); }
+ModelSpec toy_spec() {
+  return resnet_spec("resnet20", {10, 1, 8});
+}
 
 struct ToyData {
   std::vector<float> images;  // NHWC
