@@ -60,7 +60,7 @@ TEST_CASE("DeviceBatch on the CPU backend: copies of every batch, the short last
   CHECK(db.images().shape() == Shape::nhwc(5, 6, 6, 3));
 }
 
-TEST_CASE("DeviceBatch: asynchronous copies to a GPU, waited on by another stream",
+TEST_CASE("gpu: DeviceBatch copies a batch asynchronously, waited on by another stream",
           "[data][device_batch][gpu]") {
   AUGUR_REQUIRE_GPU();
   const Device gpu = Device::cuda(0);
