@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <utility>
 
 #include "data/jpeg.h"
 #include "data/transforms.h"
@@ -37,14 +38,18 @@ ImageFolderDataset::ImageFolderDataset(const ImageFolderOptions& options) : opti
   std::sort(classes_.begin(), classes_.end());
   for (size_t k = 0; k < classes_.size(); ++k) {
     const fs::path dir = folder / classes_[k];
-    std::vector<std::string> files;
+    // (folder, file name) pairs: sorting them orders files as torchvision does (a sorted
+    // os.walk, then sorted names), so a folder's own files precede its sub-folders'.
+    std::vector<std::pair<std::string, std::string>> files;
     for (const fs::directory_entry& e :
          fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
-      if (e.is_regular_file() && is_jpeg_name(e.path())) files.push_back(e.path().string());
+      if (e.is_regular_file() && is_jpeg_name(e.path()))
+        files.emplace_back(e.path().parent_path().string(), e.path().filename().string());
     }
     if (files.empty()) AUGUR_THROW(dir.string(), ": class folder holds no JPEG files");
     std::sort(files.begin(), files.end());
-    for (std::string& f : files) samples_.push_back({std::move(f), static_cast<int64_t>(k)});
+    for (const auto& [parent, file] : files)
+      samples_.push_back({(fs::path(parent) / file).string(), static_cast<int64_t>(k)});
   }
 }
 

@@ -1,8 +1,8 @@
 // Image folders in torchvision's ImageFolder layout: <root>/train/<class>/**.jpg and
 // <root>/val/<class>/**.jpg. Classes are the sub-folders in sorted (byte) order; files are
-// found recursively and sorted. Only JPEG files (.jpg, .jpeg, any case) are samples; other
-// files are ignored, so a class folder without JPEGs is an error. Images are decoded when
-// asked for (in the loader's workers) with torchvision's standard transforms: training
+// found recursively and ordered as torchvision orders them. Only JPEG files (.jpg, .jpeg, any case)
+// are samples; other files are ignored, so a class folder without JPEGs is an error. Images are
+// decoded when asked for (in the loader's workers) with torchvision's standard transforms: training
 // RandomResizedCrop(size) + RandomHorizontalFlip, evaluation Resize(size * 256 / 224) +
 // CenterCrop(size) (see data/transforms.h for the resampling).
 #pragma once

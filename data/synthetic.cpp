@@ -20,6 +20,7 @@ SyntheticDataset::SyntheticDataset(const SyntheticOptions& options)
   AUGUR_ARG_CHECK(options.size >= 0, "synthetic dataset: size must be >= 0, got ", options.size);
   AUGUR_ARG_CHECK(options.num_classes >= 1, "synthetic dataset: num_classes must be >= 1, got ",
                   options.num_classes);
+  AUGUR_ARG_CHECK(options.noise >= 0, "synthetic dataset: noise must be >= 0, got ", options.noise);
   AUGUR_ARG_CHECK(options.shape.h >= 4 && options.shape.w >= 4 &&
                       (options.shape.c == 1 || options.shape.c == 3),
                   "synthetic dataset: image shape ", options.shape.str(),
@@ -35,8 +36,10 @@ std::string SyntheticDataset::name() const {
 }
 
 Normalization SyntheticDataset::normalization() const {
+  const double amp2 = (0.45 * 0.45 * 0.45 - 0.25 * 0.25 * 0.25) / (3 * 0.2);  // E[a^2]
+  const double var = amp2 / 2 + 0.2 * 0.2 / 12 + options_.noise * options_.noise / 3;
   const size_t c = static_cast<size_t>(options_.shape.c);
-  return {std::vector<float>(c, 0.5f), std::vector<float>(c, 0.26f)};
+  return {std::vector<float>(c, 0.5f), std::vector<float>(c, static_cast<float>(std::sqrt(var)))};
 }
 
 int64_t SyntheticDataset::label(int64_t index) const {
@@ -94,7 +97,7 @@ const uint8_t* SyntheticDataset::pixels(int64_t index, std::vector<uint8_t>& scr
     for (int64_t x = 0; x < w; ++x) {
       const double s = sx[x] * cy[y] + cx[x] * sy[y];
       for (int64_t ch = 0; ch < c; ++ch) {
-        const double noise = rng.uniform(-0.1, 0.1);
+        const double noise = rng.uniform(-options_.noise, options_.noise);
         const double v = std::clamp(offset[ch] + amp[ch] * s + noise, 0.0, 1.0);
         *out++ = static_cast<uint8_t>(std::lround(v * 255.0));
       }

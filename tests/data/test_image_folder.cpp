@@ -58,11 +58,12 @@ TEST_CASE("image folder: sorted classes, recursive JPEG files, other files ignor
   REQUIRE(d.size() == 5);
   CHECK(d.num_classes() == 3);
   CHECK(d.image_shape() == ImageShape{16, 16, 3});
-  // Files sorted within a class ("a.JPEG" < "b.jpg"; "nested/y.jpg" after "x.jpeg" as paths).
+  // Files sorted within a class ("a.JPEG" < "b.jpg"), a folder's own files before those of
+  // its sub-folders (torchvision's sorted os.walk), though "nested/y.jpg" < "x.jpeg".
   CHECK(d.path(0) == dir.file("train/apple/a.JPEG"));
   CHECK(d.path(1) == dir.file("train/apple/b.jpg"));
-  CHECK(d.path(2) == dir.file("train/banana/nested/y.jpg"));
-  CHECK(d.path(3) == dir.file("train/banana/x.jpeg"));
+  CHECK(d.path(2) == dir.file("train/banana/x.jpeg"));
+  CHECK(d.path(3) == dir.file("train/banana/nested/y.jpg"));
   const std::vector<int64_t> labels = {d.label(0), d.label(1), d.label(2), d.label(3), d.label(4)};
   CHECK(labels == std::vector<int64_t>{0, 0, 1, 1, 2});
   const ImageFolderDataset val(options_for(dir, Split::Test));

@@ -151,9 +151,10 @@ TEST_CASE("synthetic: pixel statistics match its declared normalisation", "[data
   for (int c = 0; c < 3; ++c) {
     const double mean = sum[c] / n, std = std::sqrt(sum_sq[c] / n - mean * mean);
     INFO("channel " << c << ": mean " << mean << ", std " << std);
-    // The declared figures are rounded to 0.01; the per-image tint and amplitude vary, so
-    // 2000 images give a standard error near 0.1 / sqrt(2000) = 0.002.
-    CHECK(std::abs(mean - norm.mean[c]) < 0.015);
-    CHECK(std::abs(std - norm.std[c]) < 0.015);
+    // Per-image tint and amplitude vary (std about 0.06 and 0.06), so 2000 images give
+    // standard errors near 0.06 / sqrt(2000) = 0.0013; the bound allows about five of them
+    // plus the small effect of clipping and of uint8 rounding (1/255 / sqrt(12) on the std).
+    CHECK(std::abs(mean - norm.mean[c]) < 0.007);
+    CHECK(std::abs(std - norm.std[c]) < 0.007);
   }
 }
