@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev    # JSON (traces, safetensors headers, metrics)
   libturbojpeg0-dev     # JPEG decoding for image-folder datasets
   zlib1g-dev            # gzipped IDX files
+  dataset-fashion-mnist # Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
   clang-format          # the formatting check
   python3               # scripts
   python3-torch         # PyTorch CPU: the numerics comparison tests and the CPU speed peer
