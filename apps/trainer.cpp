@@ -87,20 +87,21 @@ std::vector<Device> stage_devices(const TrainOptions& o, int stages) {
 }
 
 optim::LrSchedule lr_schedule(const TrainOptions& o, int64_t steps_per_epoch) {
+  // Options count in epochs, as torchvision's do; the schedule runs per optimizer step, so a
+  // cosine or warm-up is smooth within an epoch (which a one-epoch run needs).
   optim::LrScheduleConfig c;
   c.base_lr = o.lr;
   c.decay = optim::parse_lr_decay(o.lr_scheduler);
-  c.steps_per_unit = steps_per_epoch;  // schedules count in epochs, as torchvision's do
   c.gamma = o.lr_gamma;
-  c.step_size = o.lr_step_size;
-  for (const auto& m : split_list(o.lr_milestones)) c.milestones.push_back(std::stoll(m));
-  if (c.decay == optim::LrDecay::Multistep && c.milestones.empty())
+  c.step_size = int64_t(o.lr_step_size) * steps_per_epoch;
+  for (const auto& m : split_list(o.lr_milestones))
+    c.milestones.push_back(std::stoll(m) * steps_per_epoch);
+  if (c.decay == optim::LrDecay::MultiStep && c.milestones.empty())
     throw Error("--lr-scheduler multistep needs --lr-milestones");
   c.warmup =
       o.lr_warmup_epochs > 0 ? optim::parse_lr_warmup(o.lr_warmup_method) : optim::LrWarmup::None;
-  c.warmup_units = o.lr_warmup_epochs;
-  // Cosine anneals over the epochs after the warm-up, in steps.
-  c.t_max = std::max(1, o.epochs - o.lr_warmup_epochs);
+  c.warmup_units = int64_t(o.lr_warmup_epochs) * steps_per_epoch;
+  c.t_max = std::max<int64_t>(1, int64_t(o.epochs - o.lr_warmup_epochs) * steps_per_epoch);
   return optim::LrSchedule(c);
 }
 

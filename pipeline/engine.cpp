@@ -524,8 +524,8 @@ std::vector<std::vector<float>> Engine::optimizer_state(int index) const {
   std::vector<std::vector<float>> out;
   for (const auto& st : stages_) {
     const TensorView v = st->opt->state(index);
-    std::vector<float> h(static_cast<size_t>(v.numel()));
-    if (v.numel()) {
+    std::vector<float> h(v.empty() ? 0 : static_cast<size_t>(v.numel()));
+    if (!h.empty()) {
       copy(TensorView(h.data(), DType::F32, Device::cpu(), v.shape()), v, st->stream);
       st->stream.synchronize();
     }
@@ -550,9 +550,9 @@ void Engine::set_optimizer_state(int index, const std::vector<std::vector<float>
                   " stages given to ", stages_.size());
   for (auto& st : stages_) {
     const TensorView v = st->opt->state(index);
-    AUGUR_ARG_CHECK(static_cast<int64_t>(state[st->index].size()) == v.numel(), "optimizer state ",
-                    index, " of stage ", st->index, " has ", state[st->index].size(),
-                    " elements, expected ", v.numel());
+    AUGUR_ARG_CHECK(static_cast<int64_t>(state[st->index].size()) == (v.empty() ? 0 : v.numel()),
+                    "optimizer state ", index, " of stage ", st->index, " has ",
+                    state[st->index].size(), " elements, expected ", v.numel());
     if (v.numel()) {
       copy(v,
            TensorView(const_cast<float*>(state[st->index].data()), DType::F32, Device::cpu(),
