@@ -5,7 +5,6 @@
 namespace augur {
 
 void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
-  app->set_config("--config", "", "Read options from a TOML file");
   app->add_option("--model", o->model, "Model")->check(CLI::IsMember(resnet_names()));
   app->add_option("--dataset", o->dataset,
                   "fashion-mnist, mnist, cifar10, imagefolder or synthetic")

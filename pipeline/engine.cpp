@@ -24,6 +24,11 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+// Linear and constant-gradient extrapolate the last gradient; nesterov and none do not.
+bool predictor_reads_gradient(optim::Predictor p) {
+  return p == optim::Predictor::Linear || p == optim::Predictor::ConstantGradient;
+}
+
 Tensor copy_of(const TensorView& v, const Device& device, const Stream& stream) {
   Tensor t = Tensor::empty(v.shape(), v.dtype(), device, &stream);
   copy(t, v, stream);
@@ -48,6 +53,9 @@ struct Engine::StageState {
   std::unique_ptr<optim::Optimizer> opt;
   Tensor predicted;           // W_hat for the next forward, when the policy predicts
   int predicted_for_mb = -1;  // the micro-batch that prediction was made for
+  // The gradient of the last step of a run, for predictors that need it when the next
+  // run's first forwards predict without a step before them.
+  Tensor last_grads;
   std::vector<Tensor> stash_pool;
 
   struct InFlight {
@@ -271,8 +279,12 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
             const int s_planned = planned[mb];
             TensorView w = st.weights;
             if (forward_predicts(options_.policy) && s_planned > 0 && st.opt->steps_done() > 0) {
-              AUGUR_CHECK(st.predicted_for_mb == mb, "stage ", r, ": no prediction was made for ",
-                          "micro-batch ", mb, " at the step before its forward");
+              if (st.predicted_for_mb != mb) {
+                // No step of this run came before this forward (a run's warm-up after an
+                // earlier run): predict now from the state the last step left.
+                optim::PredictRequest req{options_.predictor, s_planned, st.predicted};
+                st.opt->predict(st.weights, st.last_grads, req, st.stream);
+              }
               w = st.predicted;
             }
             if (backward_reuses_forward_weights(options_.policy) && s_planned > 0) {
@@ -383,7 +395,17 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
               p.bn_stats = BnStatsMode::Deferred;
               st.net.net->finish_minibatch(p);
             }
-            st.opt->step(st.weights, st.grads, st.stream, predict ? &req : nullptr);
+            const bool keep_gradient = forward_predicts(options_.policy) && next_mb < 0 &&
+                                       predictor_reads_gradient(options_.predictor);
+            if (keep_gradient) {
+              // The last step before the run ends: keep its gradient for the next run's
+              // first predictions, then zero the arena as a step would.
+              st.opt->step(st.weights, st.grads, st.stream, nullptr, /*zero_grads=*/false);
+              st.last_grads = copy_of(st.grads, st.device, st.stream);
+              st.grads.zero(st.stream);
+            } else {
+              st.opt->step(st.weights, st.grads, st.stream, predict ? &req : nullptr);
+            }
             st.predicted_for_mb = predict ? next_mb : -1;
             break;
           }

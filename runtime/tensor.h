@@ -105,6 +105,8 @@ class Tensor {
   bool empty() const { return view_.empty(); }
   // See Buffer::set_stream.
   void set_stream(const Stream& stream) { buffer_.set_stream(stream); }
+  // Sets every element to zero (on `stream` for CUDA).
+  void zero(const Stream& stream) { buffer_.zero(stream); }
 
  private:
   Buffer buffer_;

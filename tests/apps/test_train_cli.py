@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""End-to-end checks of `augur train` and `augur eval` through the command line, on small
+synthetic data: resuming gives identical results, a failed checkpoint write or a NaN loss
+leaves the last checkpoint intact, bad flags are refused naming them, --config works.
+
+    test_train_cli.py AUGUR CASE
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+AUGUR = sys.argv[1]
+SMALL = ["train", "--dataset", "synthetic", "--image-size", "16", "--limit-train", "256",
+         "--limit-test", "128", "-b", "32", "--pp-stages", "2", "--print-freq", "4", "-j", "1",
+         "--lr", "0.05"]
+
+
+def run(args, expect_ok=True):
+    p = subprocess.run([AUGUR] + args, capture_output=True, text=True)
+    if expect_ok and p.returncode != 0:
+        sys.exit(f"augur {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    if not expect_ok and p.returncode == 0:
+        sys.exit(f"augur {' '.join(args)} should have failed:\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def epochs(path):
+    with open(os.path.join(path, "metrics.jsonl")) as f:
+        return [r for r in map(json.loads, f) if r["kind"] == "epoch"]
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def tensors(path):
+    """The tensor bytes of a safetensors file (its metadata holds run-specific arguments)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    header.pop("__metadata__", None)
+    return json.dumps(header, sort_keys=True), hashlib.sha256(data[8 + n:]).hexdigest()
+
+
+def case_resume(d):
+    # An uninterrupted 2-epoch run, and one "interrupted" after epoch 0: resumed from the
+    # epoch-0 checkpoint (model_0 is written together with it and holds the same state).
+    full, part = os.path.join(d, "full"), os.path.join(d, "part")
+    run(SMALL + ["--epochs", "2", "--output-dir", full])
+    run(SMALL + ["--epochs", "2", "--output-dir", part, "--resume",
+                 os.path.join(full, "model_0.safetensors")])
+    a, b = epochs(full)[1:], epochs(part)
+    assert len(a) == 1 and len(b) == 1, (a, b)
+    for ra, rb in zip(a, b):
+        for k in ("loss", "top1", "top5", "train_loss", "lr", "step"):
+            assert ra[k] == rb[k], f"epoch {ra['epoch']}: {k} {ra[k]} != {rb[k]}"
+    assert tensors(os.path.join(full, "model_1.safetensors")) == \
+        tensors(os.path.join(part, "model_1.safetensors")), "final weights differ"
+    # eval on the checkpoint reproduces the last epoch's test accuracy
+    p = run(["eval", "--weights", os.path.join(full, "model_1.safetensors"), "--dataset",
+             "synthetic", "--image-size", "16", "--limit-test", "128", "-j", "1"])
+    assert f"top-1 {a[-1]['top1']:.2f}%" in p.stdout, (p.stdout, a[-1])
+
+
+def case_failures(d):
+    out = os.path.join(d, "run")
+    run(SMALL + ["--epochs", "1", "--output-dir", out])
+    ckpt = os.path.join(out, "checkpoint.safetensors")
+    before = digest(ckpt)
+    # A checkpoint write that fails midway (its temporary file cannot be created).
+    os.mkdir(ckpt + ".tmp")
+    p = run(SMALL + ["--epochs", "2", "--output-dir", out, "--resume", ckpt], expect_ok=False)
+    assert "checkpoint.safetensors.tmp" in p.stderr, p.stderr
+    assert digest(ckpt) == before, "the previous checkpoint changed"
+    os.rmdir(ckpt + ".tmp")
+    # A NaN loss stops training with a clear message; the checkpoint stays as it was.
+    p = run([a if a != "0.05" else "1e12" for a in SMALL] +
+            ["--epochs", "2", "--output-dir", out, "--resume", ckpt], expect_ok=False)
+    assert "loss became" in p.stderr and "intact" in p.stderr, p.stderr
+    assert digest(ckpt) == before, "the checkpoint changed after a NaN loss"
+    run(["eval", "--weights", ckpt, "--dataset", "synthetic", "--image-size", "16",
+         "--limit-test", "64", "-j", "1"])
+
+
+def case_flags(d):
+    bad = [
+        (["train", "--no-such-flag"], "--no-such-flag"),
+        (["train", "--pp-schedule", "warp"], "--pp-schedule"),
+        (["train", "--balance", "3,3", "--split-at", "layer2.0"], "--balance and --split-at"),
+        (["train", "--pp-schedule", "sequential", "--pp-stages", "2"], "--pp-stages"),
+        (["train", "--pp-schedule", "gpipe", "-b", "10", "--micro-batches", "4"],
+         "--micro-batches"),
+        (["train", "--device", "cpu", "--devices", "cpu,cpu"], "--devices"),
+        (["train", "--device", "gpu:0"], "gpu:0"),
+        (["train", "--dataset", "cifar10", "--data-path", os.path.join(d, "missing")], "missing"),
+        (["train", "--lr", "-1"], "--lr"),
+    ]
+    for args, needle in bad:
+        p = run(args + ["--output-dir", os.path.join(d, "x")], expect_ok=False)
+        text = p.stdout + p.stderr
+        assert needle in text, f"{args}: {needle!r} not in {text!r}"
+
+
+def case_config(d):
+    cfg = os.path.join(d, "run.toml")
+    out = os.path.join(d, "cfg")
+    with open(cfg, "w") as f:
+        f.write('[train]\ndataset = "synthetic"\nimage-size = 16\nlimit-train = 64\nlimit-test = 32\n'
+                f'batch-size = 32\npp-stages = 2\nworkers = 1\noutput-dir = "{out}"\n'
+                'weight-policy = "stash"\n')
+    run(["train", "--config", cfg])
+    # A key that is no option is refused, naming it.
+    with open(cfg, "a") as f:
+        f.write("no-such-option = 3\n")
+    p = run(["train", "--config", cfg], expect_ok=False)
+    assert "no-such-option" in p.stdout + p.stderr, p.stdout + p.stderr
+    with open(os.path.join(out, "args.json")) as f:
+        args = json.load(f)
+    assert args["weight_policy"] == "stash" and args["limit_train"] == 64, args
+
+
+def main():
+    case = sys.argv[2]
+    with tempfile.TemporaryDirectory() as d:
+        globals()["case_" + case](d)
+    print(f"{case}: ok")
+
+
+if __name__ == "__main__":
+    main()
