@@ -94,10 +94,9 @@ struct Engine::StageState {
   }
 };
 
-Engine::Engine(const ModelSpec& spec, std::vector<StagePlacement> placement,
-               const optim::OptimizerConfig& optimizer, const optim::LrSchedule& schedule,
-               uint64_t seed, EngineOptions options)
-    : options_(options), loss_(options.label_smoothing) {
+namespace {
+std::vector<StageModel> resnet_stages(const ModelSpec& spec,
+                                      const std::vector<StagePlacement>& placement, uint64_t seed) {
   AUGUR_ARG_CHECK(!placement.empty(), "a pipeline needs at least one stage");
   size_t expected_first = 0;
   for (size_t r = 0; r < placement.size(); ++r) {
@@ -106,31 +105,54 @@ Engine::Engine(const ModelSpec& spec, std::vector<StagePlacement> placement,
                     " covers units [", p.first_unit, ", ", p.end_unit,
                     "): stages must be contiguous, non-empty and in order");
     expected_first = p.end_unit;
-    require_device(p.device);
   }
   AUGUR_ARG_CHECK(expected_first == spec.units.size(), "the stages cover ", expected_first, " of ",
                   spec.units.size(), " units");
-  for (size_t r = 0; r < placement.size(); ++r) {
+  std::vector<StageModel> stages;
+  for (const StagePlacement& p : placement) {
+    StageModel m;
+    m.net = build_stage(spec, p.first_unit, p.end_unit);
+    m.device = p.device;
+    initialize_stage(m.net, seed, &m.weights, &m.state);
+    stages.push_back(std::move(m));
+  }
+  return stages;
+}
+}  // namespace
+
+Engine::Engine(const ModelSpec& spec, std::vector<StagePlacement> placement,
+               const optim::OptimizerConfig& optimizer, const optim::LrSchedule& schedule,
+               uint64_t seed, EngineOptions options)
+    : Engine(resnet_stages(spec, placement, seed), optimizer, schedule, std::move(options)) {}
+
+Engine::Engine(std::vector<StageModel> models, const optim::OptimizerConfig& optimizer,
+               const optim::LrSchedule& schedule, EngineOptions options)
+    : options_(std::move(options)), loss_(options_.label_smoothing) {
+  AUGUR_ARG_CHECK(!models.empty(), "a pipeline needs at least one stage");
+  for (size_t r = 0; r < models.size(); ++r) {
+    StageModel& m = models[r];
+    require_device(m.device);
+    AUGUR_ARG_CHECK(static_cast<int64_t>(m.weights.size()) == m.net.params.size() &&
+                        static_cast<int64_t>(m.state.size()) == m.net.state.size(),
+                    "stage ", r, ": initial arenas do not match its layout");
     auto st = std::make_unique<StageState>();
     st->index = static_cast<int>(r);
-    st->device = placement[r].device;
-    st->net = build_stage(spec, placement[r].first_unit, placement[r].end_unit);
+    st->device = m.device;
+    st->net = std::move(m.net);
     st->stream = Stream::create(st->device);
     st->copy_stream = Stream::create(st->device);
-    std::vector<float> w, s;
-    initialize_stage(st->net, seed, &w, &s);
-    st->weights =
-        copy_of(TensorView(w.data(), DType::F32, Device::cpu(), Shape{st->net.params.size()}),
-                st->device, st->stream);
+    st->weights = copy_of(
+        TensorView(m.weights.data(), DType::F32, Device::cpu(), Shape{st->net.params.size()}),
+        st->device, st->stream);
     st->state =
-        copy_of(TensorView(s.data(), DType::F32, Device::cpu(), Shape{st->net.state.size()}),
+        copy_of(TensorView(m.state.data(), DType::F32, Device::cpu(), Shape{st->net.state.size()}),
                 st->device, st->stream);
     st->grads = Tensor::zeros(Shape{st->net.params.size()}, DType::F32, st->device, st->stream);
     optim::DecayMask mask(st->net.params.size(),
-                          st->net.params.decay_ranges(options.decay_norm_and_bias));
+                          st->net.params.decay_ranges(options_.decay_norm_and_bias));
     st->opt = std::make_unique<optim::Optimizer>(optimizer, schedule, mask, st->device, st->stream,
                                                  DType::F32);
-    if (forward_predicts(options.policy))
+    if (forward_predicts(options_.policy))
       st->predicted = Tensor::empty(st->weights.shape(), DType::F32, st->device, &st->stream);
     st->stream.synchronize();  // the host vectors die here
     stages_.push_back(std::move(st));
@@ -293,8 +315,10 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
               w = f.stash;
             }
             f.forward_weights = w;
+            // Quality is sampled where a prediction was possible: before a stage's first step
+            // there is no gradient to extrapolate, and W_hat = W_stale by definition.
             if (options_.quality_every > 0 && forward_predicts(options_.policy) && s_planned > 0 &&
-                mb % options_.quality_every == 0) {
+                st.opt->steps_done() > 0 && mb % options_.quality_every == 0) {
               f.w_stale = copy_of(st.weights, st.device, st.stream);
               f.w_hat = copy_of(w, st.device, st.stream);
             }

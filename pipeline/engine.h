@@ -70,11 +70,22 @@ struct EvalStats {
   int64_t samples = 0, top1 = 0, top5 = 0;
 };
 
+// A stage given directly: its layers and layouts, its device and its initial arenas.
+struct StageModel {
+  StageNet net;
+  Device device;
+  std::vector<float> weights, state;
+};
+
 class Engine {
  public:
+  // A ResNet split at `placement`, initialised from `seed` as torchvision does.
   Engine(const ModelSpec& spec, std::vector<StagePlacement> placement,
          const optim::OptimizerConfig& optimizer, const optim::LrSchedule& schedule, uint64_t seed,
          EngineOptions options);
+  // Any stack of layers (the last stage's output are the logits).
+  Engine(std::vector<StageModel> stages, const optim::OptimizerConfig& optimizer,
+         const optim::LrSchedule& schedule, EngineOptions options);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
