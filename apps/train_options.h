@@ -20,10 +20,10 @@ struct TrainOptions {
   int64_t limit_train = 0, limit_test = 0;
   int workers = 2;
   // Optimisation.
-  int batch_size = 128;  // samples per optimizer step
+  int batch_size = 64;  // samples per optimizer step
   int epochs = 1;
   std::string optimizer = "sgd";
-  double lr = 0.1, momentum = 0.9, wd = 5e-4;
+  double lr = 0.05, momentum = 0.9, wd = 5e-4;
   bool nesterov = false;
   bool norm_weight_decay = true;  // false: BN and bias parameters get no weight decay
   std::string lr_scheduler = "cosine";
