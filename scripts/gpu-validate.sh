@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# GPU validation on a lent machine (one H100/H200, no package registry): every [gpu] test and
+# the GPU benchmarks, with a report in $OUT.
+#
+# Here (a development machine with Debian's archive):
+#   scripts/gpu-validate.sh prepare
+#     unpacks the Debian packages the GPU image lacks (Catch2, CLI11, nlohmann-json, OpenBLAS,
+#     libturbojpeg) into .carry/root (ignored by git, well under the 64 MiB a call carries).
+# There (the device tool's `run`, with carry [".carry"]):
+#   scripts/gpu-validate.sh run
+#     configures and builds the release preset against the image's nvcc and the cuDNN / NCCL
+#     that PyTorch's pip packages bring (site-packages/nvidia/*), runs `ctest -L gpu`, the
+#     GPU benchmarks, and writes $OUT/gpu-report.txt and $OUT/gpu-junit.xml. Then, here:
+#   scripts/update-gpu-validation.py build/release --junit <fetched gpu-junit.xml> \
+#       --date ... --commit ... --device "..."
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-}"
+carry="$PWD/.carry/root"
+
+case "$mode" in
+prepare)
+  grep -qxF '/.carry/' .git/info/exclude 2>/dev/null || echo '/.carry/' >> .git/info/exclude
+  rm -rf .carry && mkdir -p .carry/debs "$carry"
+  (cd .carry/debs && apt-get download catch2 libcli11-dev nlohmann-json3-dev \
+      libopenblas0-pthread libopenblas-pthread-dev libopenblas-dev libturbojpeg0 \
+      libturbojpeg0-dev libgfortran5 >/dev/null)
+  for d in .carry/debs/*.deb; do dpkg -x "$d" "$carry"; done
+  rm -rf .carry/debs "$carry/usr/share/doc" "$carry/usr/share/man"
+  du -sh .carry
+  ;;
+run)
+  [ -d "$carry" ] || { echo "gpu-validate: no .carry/root; run 'prepare' here and carry .carry" >&2; exit 1; }
+  out="${OUT:-$PWD/gpu-out}"
+  mkdir -p "$out"
+  py="${AUGUR_PYTHON:-/opt/torch/.venv/bin/python3}"
+  site=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  nvlibs=$(ls -d "$site"/nvidia/*/lib 2>/dev/null | tr '\n' ':')
+  multi="$carry/usr/lib/x86_64-linux-gnu"
+  export LD_LIBRARY_PATH="$multi:$multi/openblas-pthread:${nvlibs}${LD_LIBRARY_PATH:-}"
+  export CPATH="$carry/usr/include:$carry/usr/include/x86_64-linux-gnu:${CPATH:-}"
+  export LIBRARY_PATH="$multi:$multi/openblas-pthread:${LIBRARY_PATH:-}"
+  export CMAKE_PREFIX_PATH="$carry/usr:${CMAKE_PREFIX_PATH:-}"
+  {
+    echo "date: $(date -u +%F)"
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+  } > "$out/gpu-report.txt"
+  cmake --preset release -DAUGUR_PYTHON="$py" -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" \
+    -DBLAS_LIBRARIES="$multi/openblas-pthread/libopenblas.so" > "$out/configure.log" 2>&1 \
+    || { tail -30 "$out/configure.log"; exit 1; }
+  cmake --build --preset release -j 16 > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+  build/release/apps/augur info | tee -a "$out/gpu-report.txt"
+  set +e
+  ctest --preset release -L gpu --output-junit "$out/gpu-junit.xml" 2>&1 | tee -a "$out/gpu-report.txt"
+  for b in build/release/bench/bench_*; do
+    [ -x "$b" ] || continue
+    echo "== $(basename "$b") --device cuda:0" | tee -a "$out/gpu-report.txt"
+    timeout 120 "$b" --device cuda:0 2>&1 | tee -a "$out/gpu-report.txt"
+  done
+  timeout 300 build/release/apps/augur train --model resnet20 --limit-train 12800 \
+    --pp-stages 4 --output-dir "$out/train" 2>&1 | tail -5 | tee -a "$out/gpu-report.txt"
+  ;;
+*)
+  echo "usage: scripts/gpu-validate.sh prepare|run" >&2
+  exit 2
+  ;;
+esac
