@@ -27,6 +27,7 @@ prepare)
       libturbojpeg0-dev libgfortran5 >/dev/null)
   for d in .carry/debs/*.deb; do dpkg -x "$d" "$carry"; done
   rm -rf .carry/debs "$carry/usr/share/doc" "$carry/usr/share/man"
+  find "$carry" -name "*.a" -delete  # static archives: not needed, and too large to carry
   du -sh .carry
   ;;
 run)
