@@ -86,6 +86,26 @@ std::vector<Device> stage_devices(const TrainOptions& o, int stages) {
   return out;
 }
 
+// The stages: explicit (--balance, --split-at) or the partitioner over the units' analytic
+// costs for micro-batches of `micro_batch`, each on its device.
+std::vector<StagePlacement> plan_stages(const TrainOptions& o, const ModelSpec& spec,
+                                        int64_t micro_batch, std::vector<int>* balance) {
+  const int K = o.pp_stages;
+  std::vector<std::string> unit_names;
+  for (const auto& u : spec.units) unit_names.push_back(u.name);
+  if (!o.balance.empty())
+    *balance = parse_balance(o.balance, static_cast<int>(spec.units.size()), K);
+  else if (!o.split_at.empty())
+    *balance = parse_split_at(o.split_at, unit_names, K);
+  else
+    *balance = partition(analytic_unit_costs(spec, micro_batch), K, MemoryModel{});
+  const std::vector<Device> devices = stage_devices(o, K);
+  std::vector<StagePlacement> placement;
+  const auto ranges = stage_ranges(*balance);
+  for (int r = 0; r < K; ++r) placement.push_back({ranges[r].first, ranges[r].second, devices[r]});
+  return placement;
+}
+
 optim::LrSchedule lr_schedule(const TrainOptions& o, int64_t steps_per_epoch) {
   // Options count in epochs, as torchvision's do; the schedule runs per optimizer step, so a
   // cosine or warm-up is smooth within an epoch (which a one-epoch run needs).
@@ -202,20 +222,10 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
       o.model, {train->num_classes(), static_cast<int>(shape.c), static_cast<int>(shape.h)});
   const int K = o.pp_stages;
 
-  // Partition: explicit, or the partitioner over analytic unit costs.
-  std::vector<std::string> unit_names;
-  for (const auto& u : spec.units) unit_names.push_back(u.name);
   std::vector<int> balance;
-  if (!o.balance.empty())
-    balance = parse_balance(o.balance, static_cast<int>(spec.units.size()), K);
-  else if (!o.split_at.empty())
-    balance = parse_split_at(o.split_at, unit_names, K);
-  else
-    balance = partition(analytic_unit_costs(spec, o.batch_size / M), K, MemoryModel{});
-  const std::vector<Device> devices = stage_devices(o, K);
-  std::vector<StagePlacement> placement;
-  const auto ranges = stage_ranges(balance);
-  for (int r = 0; r < K; ++r) placement.push_back({ranges[r].first, ranges[r].second, devices[r]});
+  const std::vector<StagePlacement> placement = plan_stages(o, spec, o.batch_size / M, &balance);
+  std::vector<Device> devices;
+  for (const auto& p : placement) devices.push_back(p.device);
 
   data::LoaderOptions lo;
   lo.batch_size = o.batch_size;
@@ -443,20 +453,8 @@ int run_eval(const TrainOptions& options) {
   const data::ImageShape shape = test->image_shape();
   const ModelSpec spec = resnet_spec(
       o.model, {test->num_classes(), static_cast<int>(shape.c), static_cast<int>(shape.h)});
-  const int K = o.pp_stages;
-  std::vector<std::string> unit_names;
-  for (const auto& u : spec.units) unit_names.push_back(u.name);
   std::vector<int> balance;
-  if (!o.balance.empty())
-    balance = parse_balance(o.balance, static_cast<int>(spec.units.size()), K);
-  else if (!o.split_at.empty())
-    balance = parse_split_at(o.split_at, unit_names, K);
-  else
-    balance = partition(analytic_unit_costs(spec, 1), K, MemoryModel{});
-  const auto devices = stage_devices(o, K);
-  std::vector<StagePlacement> placement;
-  const auto ranges = stage_ranges(balance);
-  for (int r = 0; r < K; ++r) placement.push_back({ranges[r].first, ranges[r].second, devices[r]});
+  const std::vector<StagePlacement> placement = plan_stages(o, spec, 1, &balance);
   Engine engine(spec, placement, optim::OptimizerConfig{}, optim::LrSchedule::constant(0.1), 0,
                 EngineOptions{});
   load_model_weights(o.weights, &engine);
