@@ -278,6 +278,25 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
   Engine* engine_ptr = nullptr;
   const int64_t mbs_per_step = M;
   int64_t mbs_seen = 0;
+  // Per-stage staleness and prediction quality over the current print window.
+  std::vector<double> win_stale(static_cast<size_t>(K), 0.0),
+      win_quality(static_cast<size_t>(K), 0.0);
+  std::vector<int64_t> win_stale_n(static_cast<size_t>(K), 0),
+      win_quality_n(static_cast<size_t>(K), 0);
+  // Busy time: the engine reports it per run; the window takes differences.
+  std::vector<double> busy_now(static_cast<size_t>(K), 0.0),
+      busy_at_window(static_cast<size_t>(K), 0.0);
+  eo.on_backward = [&](int stage, int, int staleness, double quality, double busy_ms) {
+    std::lock_guard<std::mutex> lock(progress_mutex);
+    if (busy_ms < busy_now[stage]) busy_at_window[stage] -= busy_now[stage];  // a new run
+    busy_now[stage] = busy_ms;
+    win_stale[stage] += staleness;
+    ++win_stale_n[stage];
+    if (std::isfinite(quality)) {
+      win_quality[stage] += quality;
+      ++win_quality_n[stage];
+    }
+  };
   eo.on_loss = [&](int mb, float loss, int64_t n, int64_t correct) {
     if (!std::isfinite(loss))
       throw Error("loss became " + std::to_string(loss) + " at epoch " +
@@ -308,13 +327,29 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
       std::cerr << "\r" << line.str() << "\033[K" << std::flush;
     else
       std::cerr << line.str() << "\n";
-    metrics->write({{"kind", "step"},
-                    {"epoch", epoch_index},
-                    {"step", step},
-                    {"loss", window_loss / window_samples},
-                    {"top1", 100.0 * window_correct / window_samples},
-                    {"lr", lr},
-                    {"images_per_s", ips}});
+    nlohmann::json rec = {{"kind", "step"},
+                          {"epoch", epoch_index},
+                          {"step", step},
+                          {"loss", window_loss / window_samples},
+                          {"top1", 100.0 * window_correct / window_samples},
+                          {"lr", lr},
+                          {"images_per_s", ips}};
+    // Each stage's figures cover the backwards it ran in this window (upstream stages run
+    // theirs later than the last stage).
+    std::vector<nlohmann::json> stale(static_cast<size_t>(K)), quality(static_cast<size_t>(K));
+    std::vector<double> util(static_cast<size_t>(K));
+    for (int r = 0; r < K; ++r) {
+      util[r] = (busy_now[r] - busy_at_window[r]) / std::max(secs * 1e3, 1e-9);
+      busy_at_window[r] = busy_now[r];
+      if (win_stale_n[r]) stale[r] = win_stale[r] / win_stale_n[r];
+      if (win_quality_n[r]) quality[r] = win_quality[r] / win_quality_n[r];
+      win_stale[r] = win_quality[r] = 0;
+      win_stale_n[r] = win_quality_n[r] = 0;
+    }
+    rec["staleness_per_stage"] = stale;
+    rec["quality_per_stage"] = quality;
+    rec["utilisation_per_stage"] = util;
+    metrics->write(rec);
     window_loss = 0;
     window_samples = window_correct = window_steps = 0;
     window_start = Clock::now();

@@ -376,12 +376,17 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
             Pass p = st.pass(w);
             p.bn_stats = options_.bn_stats;
             f.dx = st.net.net->backward(p, f.saved, dy, r > 0);
+            double quality = NAN;
             if (!f.w_hat.empty()) {
               // W(i): the version this micro-batch should have used = the current weights.
               const auto hat = kernels::norm_diff_and_norm_host(f.w_hat, st.weights, st.stream);
               const auto stale = kernels::norm_diff_and_norm_host(f.w_stale, st.weights, st.stream);
-              st.stats.quality.push_back(stale.diff > 0 ? hat.diff / stale.diff : 0.0);
+              quality = stale.diff > 0 ? hat.diff / stale.diff : 0.0;
+              st.stats.quality.push_back(quality);
             }
+            if (options_.on_backward)
+              options_.on_backward(r, mb, static_cast<int>(staleness), quality,
+                                   st.stats.busy_ms + ms_since(t0));
             if (!f.stash.empty()) st.stash_pool.push_back(std::move(f.stash));
             if (r == 0)
               st.inflight.erase(it);  // nothing to send upstream

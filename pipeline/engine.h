@@ -33,6 +33,10 @@ struct EngineOptions {
   // Called on the last stage's thread after each micro-batch's loss is known (micro-batch,
   // loss, samples, top-1 correct). An exception thrown here stops the run with that error.
   std::function<void(int, float, int64_t, int64_t)> on_loss;
+  // Called on a stage's thread after each backward: (stage, micro-batch, realised staleness,
+  // prediction quality of this micro-batch or NaN when not sampled, the stage's busy time in
+  // this run so far in ms).
+  std::function<void(int, int, int, double, double)> on_backward;
 };
 
 struct StagePlacement {
