@@ -1,0 +1,237 @@
+// The pipeline engine on the CPU, two figures from the pipeline issue:
+//
+// 1. Host overhead per action: every stage holds one pass-through layer with one parameter on
+//    a [1,1] tensor, so the compute is next to nothing and the wall time of a run divided by
+//    the actions in its lowered lists is what the engine itself costs per action (thread
+//    hand-offs, transport, bookkeeping, the loss and the optimizer step on one element).
+//    The peer is the goal of 5 us per action.
+//
+// 2. Predicted versus measured makespan: resnet20 on 28x28x1 micro-batches of 32, unit costs
+//    measured on this CPU by the unit profiler, split by the partitioner, simulated, then run
+//    by the engine with the same split on random data. The simulator assumes one device per
+//    stage running in parallel; on the CPU every stage thread shares the same cores and the
+//    same global thread pool (each kernel already uses all of them), so the stages cannot
+//    overlap and the measurement belongs next to the serial bound (every stage's compute one
+//    after another), not the parallel prediction. Both ratios are printed.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "pipeline/cost_model.h"
+#include "pipeline/engine.h"
+#include "pipeline/lowering.h"
+#include "pipeline/partitioner.h"
+#include "pipeline/schedule_generators.h"
+#include "pipeline/simulator.h"
+#include "pipeline/staleness.h"
+#include "pipeline/unit_profiler.h"
+#include "runtime/random.h"
+#include "runtime/thread_pool.h"
+
+using namespace augur;
+
+namespace {
+
+constexpr double kGoalUsPerAction = 5.0;
+
+// y = x with one parameter whose gradient is 1: the least a layer can do while still owning
+// its output and producing a gradient.
+class PassThrough : public Layer {
+ public:
+  explicit PassThrough(std::string name) : Layer(std::move(name)) {}
+  void declare(ArenaLayout& params, ArenaLayout&) override {
+    w_ = params[params.add(name() + ".weight", Shape{1})];
+  }
+  Shape output_shape(const Shape& in) const override { return in; }
+  TensorView forward(const Pass& pass, Saved& saved, const TensorView& x) override {
+    saved.owned.push_back(Tensor::empty(x.shape(), x.dtype(), x.device(), pass.stream));
+    copy(saved.owned.back(), x, *pass.stream);
+    return saved.owned.back().view();
+  }
+  Tensor backward(const Pass& pass, Saved&, const TensorView& dy, bool need) override {
+    entry_view(pass.grads, w_).data<float>()[0] += 1.0f;
+    if (!need) return Tensor();
+    Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device(), pass.stream);
+    copy(dx, dy, *pass.stream);
+    return dx;
+  }
+
+ private:
+  ArenaEntry w_;
+};
+
+std::vector<StageModel> pass_through_stages(int K) {
+  std::vector<StageModel> out;
+  for (int r = 0; r < K; ++r) {
+    StageModel m;
+    m.net.net = std::make_unique<Sequential>("stage" + std::to_string(r));
+    m.net.net->add(std::make_unique<PassThrough>("p" + std::to_string(r)));
+    m.net.net->declare(m.net.params, m.net.state);
+    m.device = Device::cpu();
+    m.weights.assign(static_cast<size_t>(m.net.params.size()), 1.0f);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+size_t count_actions(const Schedule& s) {
+  size_t n = 0;
+  for (const auto& list : s.actions) n += list.size();
+  return n;
+}
+
+// Finite losses for every micro-batch and the engine's staleness equal to the lists'.
+bool run_is_correct(const Schedule& s, const RunStats& rs, const std::string& what) {
+  for (size_t i = 0; i < rs.losses.size(); ++i)
+    if (!std::isfinite(rs.losses[i])) {
+      std::printf("%s: loss of micro-batch %zu is not finite\n", what.c_str(), i);
+      return false;
+    }
+  const auto planned = realised_staleness(s);
+  for (int r = 0; r < s.stages; ++r)
+    if (rs.stages[static_cast<size_t>(r)].staleness != planned[static_cast<size_t>(r)]) {
+      std::printf("%s: stage %d staleness differs from realised_staleness\n", what.c_str(), r);
+      return false;
+    }
+  return true;
+}
+
+bool host_overhead() {
+  std::printf("== host overhead per action: pass-through layer on [1,1], CPU ==\n");
+  std::printf("%-10s %2s %4s %8s %10s %10s %12s %10s\n", "schedule", "K", "M", "actions", "wall ms",
+              "us/action", "of 5 us goal", "best us/a");
+  float image = 0.5f;
+  int64_t label = 0;
+  const MicroBatchSource source = [&](int) {
+    MicroBatch m;
+    m.images = TensorView(&image, DType::F32, Device::cpu(), Shape{1, 1});
+    m.labels = TensorView(&label, DType::I64, Device::cpu(), Shape{1});
+    return m;
+  };
+  const optim::OptimizerConfig sgd;
+  for (ScheduleKind kind : {ScheduleKind::PipeDream, ScheduleKind::GPipe, ScheduleKind::OneFOneB})
+    for (int K : {2, 4, 8}) {
+      Engine engine(pass_through_stages(K), sgd, optim::LrSchedule::constant(0.01), {});
+      for (int M : {64, 256}) {
+        const Schedule s = lower(make_schedule(kind, K, M));
+        const std::string what = std::string(schedule_name(kind)) + " K=" + std::to_string(K) +
+                                 " M=" + std::to_string(M);
+        if (!run_is_correct(s, engine.run(s, source), what)) return false;
+        // The median of several runs (two cores shared by K stage threads make single runs
+        // noisy: a stage preempted while its neighbour waits stalls both), and the best run.
+        std::vector<double> walls;
+        for (int i = 0; i < 11; ++i) walls.push_back(engine.run(s, source).wall_ms);
+        std::sort(walls.begin(), walls.end());
+        const double wall = walls[walls.size() / 2];
+        const double actions = static_cast<double>(count_actions(s));
+        const double us = wall * 1e3 / actions;
+        std::printf("%-10s %2d %4d %8.0f %10.2f %10.2f %11.0f%% %10.2f\n", schedule_name(kind), K,
+                    M, actions, wall, us, 100.0 * us / kGoalUsPerAction,
+                    walls.front() * 1e3 / actions);
+      }
+    }
+  return true;
+}
+
+// Random NHWC images and labels in [0, classes), one micro-batch reused for every index.
+struct RandomBatch {
+  std::vector<float> images;
+  std::vector<int64_t> labels;
+  RandomBatch(int64_t n, int side, int classes) {
+    Random rng(7);
+    images.resize(static_cast<size_t>(n * side * side));
+    for (float& v : images) v = static_cast<float>(rng.normal());
+    for (int64_t i = 0; i < n; ++i) labels.push_back(static_cast<int64_t>(rng.below(classes)));
+  }
+  MicroBatch micro_batch(int64_t n, int side) {
+    MicroBatch m;
+    m.images = TensorView(images.data(), DType::F32, Device::cpu(), Shape{n, side, side, 1});
+    m.labels = TensorView(labels.data(), DType::I64, Device::cpu(), Shape{n});
+    return m;
+  }
+};
+
+bool predicted_vs_measured() {
+  constexpr int64_t kMicro = 32;
+  constexpr int kSide = 28, kClasses = 10, kM = 8;
+  std::printf(
+      "\n== predicted vs measured makespan: resnet20 %dx%dx1, micro-batch %lld, M = %d, CPU "
+      "(%d pool threads, %u hardware threads) ==\n",
+      kSide, kSide, static_cast<long long>(kMicro), kM, ThreadPool::global().size(),
+      std::thread::hardware_concurrency());
+  const ModelSpec spec = resnet_spec("resnet20", {kClasses, 1, kSide});
+  const UnitProfile profile = profile_units(spec, kMicro, Device::cpu(), 5);
+  // Steps are costed at the memory bandwidth measured here (the analytic default is an H100's).
+  AnalyticDevice cpu;
+  cpu.memory_bytes_per_s = bench::measured_copy_gbps(Device::cpu(), size_t(64) << 20) * 1e9;
+  double unit_sum_ms = 0;
+  for (const UnitCost& u : profile.units) unit_sum_ms += u.time_ms();
+  std::printf(
+      "profiled units: %zu, forward+backward of all units %.2f ms per micro-batch; "
+      "steps costed at %.1f GB/s\n",
+      profile.units.size(), unit_sum_ms, cpu.memory_bytes_per_s * 1e-9);
+
+  RandomBatch data(kMicro, kSide, kClasses);
+  const MicroBatchSource source = [&](int) { return data.micro_batch(kMicro, kSide); };
+  std::printf("%-10s %2s %-12s %10s %10s %10s %10s %9s %9s\n", "schedule", "K", "balance", "sim ms",
+              "serial ms", "measured", "busy sum", "meas/sim", "meas/ser");
+  for (int K : {2, 4}) {
+    const std::vector<int> balance = partition(profile.units, K, MemoryModel{});
+    CostModel costs;
+    costs.stages = stage_costs(profile.units, kMicro, balance, cpu);
+    // Stages on one host hand each other views: no transfer.
+    costs.link = LinkModel{};
+    std::vector<StagePlacement> placement;
+    for (const auto& range : stage_ranges(balance))
+      placement.push_back({range.first, range.second, Device::cpu()});
+    Engine engine(spec, placement, optim::OptimizerConfig{}, optim::LrSchedule::constant(0.01), 1,
+                  EngineOptions{});
+    (void)engine.run(lower(make_schedule(ScheduleKind::GPipe, K, kM)), source);  // warm-up
+    for (ScheduleKind kind :
+         {ScheduleKind::GPipe, ScheduleKind::OneFOneB, ScheduleKind::PipeDream}) {
+      const Schedule s = lower(make_schedule(kind, K, kM));
+      const SimulationResult sim = simulate(s, costs);
+      // One device for every stage: all compute one after another.
+      double serial_us = 0;
+      for (const StageReport& r : sim.stages) serial_us += r.busy_us;
+      // The run with the median wall time of three.
+      std::vector<RunStats> runs;
+      for (int i = 0; i < 3; ++i) runs.push_back(engine.run(s, source));
+      std::sort(runs.begin(), runs.end(),
+                [](const RunStats& a, const RunStats& b) { return a.wall_ms < b.wall_ms; });
+      const RunStats& rs = runs[1];
+      const std::string what = std::string(schedule_name(kind)) + " K=" + std::to_string(K);
+      if (sim.deadlocked || !run_is_correct(s, rs, what)) return false;
+      double busy_ms = 0;
+      for (const StageRunStats& st : rs.stages) busy_ms += st.busy_ms;
+      const double sim_ms = sim.makespan_us * 1e-3, serial_ms = serial_us * 1e-3;
+      std::printf("%-10s %2d %-12s %10.1f %10.1f %10.1f %10.1f %9.2f %9.2f\n", schedule_name(kind),
+                  K, balance_str(balance).c_str(), sim_ms, serial_ms, rs.wall_ms, busy_ms,
+                  rs.wall_ms / sim_ms, rs.wall_ms / serial_ms);
+    }
+  }
+  std::printf(
+      "sim: the simulator's makespan, one device per stage in parallel; serial: the sum of every "
+      "stage's\nF, B and step time (all stages on one device); measured: RunStats::wall_ms; busy "
+      "sum: the\nengine's own per-stage F+B+step time, summed (it counts time a stage thread waits "
+      "for a core,\nso it exceeds the wall time when stages contend). With every stage on the same "
+      "cores, compare\nmeasured with serial (goal: within 10%%); meas/sim shows how far the CPU "
+      "is from the parallel\ndevices the simulator models.\n");
+  return true;
+}
+
+}  // namespace
+
+int main() {
+  const auto t0 = std::chrono::steady_clock::now();
+  bool ok = host_overhead();
+  ok = ok && predicted_vs_measured();
+  std::printf("(%.0f s)\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return ok ? 0 : 1;
+}
