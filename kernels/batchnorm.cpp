@@ -6,6 +6,7 @@
 #include "kernels/batchnorm_args.h"
 #include "kernels/batchnorm_math.h"
 #include "kernels/dispatch.h"
+#include "kernels/profile.h"
 #include "runtime/thread_pool.h"
 
 namespace augur::kernels {
@@ -195,6 +196,7 @@ namespace cpu {
 
 void batchnorm_stats(const TensorView& x, const TensorView& mean, const TensorView& invstd,
                      double eps, const Stream&) {
+  const profile::Scope scope(profile::Op::BnStats);
   const auto d = bn_args::check_stats(x, mean, invstd, eps, true);
   if (x.dtype() == DType::F64)
     stats_impl<double>(x, mean, invstd, eps, d);
@@ -205,6 +207,7 @@ void batchnorm_stats(const TensorView& x, const TensorView& mean, const TensorVi
 void batchnorm_update_running(const TensorView& mean, const TensorView& invstd, double eps,
                               int64_t count, double momentum, const TensorView& running_mean,
                               const TensorView& running_var, const Stream&) {
+  const profile::Scope scope(profile::Op::BnStats);
   bn_args::check_update_running(mean, invstd, eps, count, momentum, running_mean, running_var,
                                 true);
   if (mean.dtype() == DType::F64)
@@ -215,6 +218,7 @@ void batchnorm_update_running(const TensorView& mean, const TensorView& invstd, 
 
 void batchnorm_accumulate_stats(const TensorView& mean, const TensorView& invstd, double eps,
                                 int64_t count, const TensorView& acc, const Stream&) {
+  const profile::Scope scope(profile::Op::BnStats);
   bn_args::check_accumulate_stats(mean, invstd, eps, count, acc, true);
   if (mean.dtype() == DType::F64)
     accumulate_impl<double>(mean, invstd, eps, count, acc);
@@ -236,6 +240,7 @@ void batchnorm_forward_train(const TensorView& x, const TensorView& gamma, const
                              const TensorView& mean, const TensorView& invstd,
                              const TensorView& residual, BnActivation act, const TensorView& y,
                              const Stream&) {
+  const profile::Scope scope(profile::Op::BnForward);
   const auto d = bn_args::check_forward_train(x, gamma, beta, mean, invstd, residual, y, true);
   const bool relu = act == BnActivation::Relu;
   if (x.dtype() == DType::F64)
@@ -252,6 +257,7 @@ void batchnorm_forward_infer(const TensorView& x, const TensorView& gamma, const
                              const TensorView& running_mean, const TensorView& running_var,
                              double eps, const TensorView& residual, BnActivation act,
                              const TensorView& y, const Stream&) {
+  const profile::Scope scope(profile::Op::BnForward);
   const auto d = bn_args::check_forward_infer(x, gamma, beta, running_mean, running_var, eps,
                                               residual, y, true);
   const bool relu = act == BnActivation::Relu;
@@ -269,6 +275,7 @@ void batchnorm_backward(const TensorView& x, const TensorView& y, const TensorVi
                         const TensorView& gamma, const TensorView& mean, const TensorView& invstd,
                         BnActivation act, const TensorView& dx, const TensorView& dgamma,
                         const TensorView& dbeta, const TensorView& dresidual, const Stream&) {
+  const profile::Scope scope(profile::Op::BnBackward);
   const auto d = bn_args::check_backward(x, y, dy, gamma, mean, invstd, act, dx, dgamma, dbeta,
                                          dresidual, true);
   if (x.numel() == 0) return;

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "kernels/dispatch.h"
+#include "kernels/profile.h"
 #include "runtime/thread_pool.h"
 
 namespace augur::kernels {
@@ -195,6 +196,7 @@ void optimizer_step(const TensorView& weights, const TensorView& grads, const Te
                     const TensorView& state2, const TensorView& no_decay,
                     const TensorView& predicted, const StepScalars& step,
                     const PredictScalars& predict, const Stream&) {
+  const profile::Scope scope(profile::Op::Optimizer);
   const auto acc = detail::check_optimizer_args("optimizer_step", false, weights, grads, state1,
                                                 state2, no_decay, predicted, step, predict, true);
   if (weights.numel() == 0) return;
