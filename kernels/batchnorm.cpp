@@ -1,11 +1,13 @@
 #include "kernels/batchnorm.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "kernels/batchnorm_args.h"
 #include "kernels/batchnorm_math.h"
 #include "kernels/dispatch.h"
+#include "kernels/profile.h"
 #include "runtime/thread_pool.h"
 
 namespace augur::kernels {
@@ -142,6 +144,70 @@ void normalize_impl(const TensorView& x, const std::vector<T>& gamma, const std:
   });
 }
 
+// The per-channel operands of the input gradient: vectors of backward_impl's own.
+template <class T>
+struct ChannelCoeffs {
+  const T* mean;
+  const T* invstd;
+  const T* gamma;
+  const T* mean_g;
+  const T* mean_gxc;
+};
+
+// dx (and dresidual) of channel c of one row.
+template <class T, bool kRelu, bool kResidual>
+inline void input_grad_element(int64_t c, const T* x, const T* y, const T* dy, T* dx, T* dr,
+                               const T* mean, const T* invstd, const T* gamma, const T* mean_g,
+                               const T* mean_gxc) {
+  const T g = bn_masked_grad(kRelu ? y[c] : T(0), dy[c], kRelu);
+  dx[c] = bn_input_grad(g, x[c], mean[c], invstd[c], gamma[c], mean_g[c], mean_gxc[c]);
+  if (kResidual) dr[c] = g;
+}
+
+template <class T, bool kRelu, bool kResidual>
+void input_grad_elements(const T* x, const T* y, const T* dy, T* dx, T* dr, int64_t n,
+                         const ChannelCoeffs<T>& k) {
+  for (int64_t c = 0; c < n; ++c)
+    input_grad_element<T, kRelu, kResidual>(c, x, y, dy, dx, dr, k.mean, k.invstd, k.gamma,
+                                            k.mean_g, k.mean_gxc);
+}
+
+// The same for outputs that overlap none of the inputs nor each other, as is the case when
+// a layer allocates them. Saying so (restrict) lets the compiler vectorise: with ten
+// pointers in the loop its own runtime overlap checks kept it on the scalar path, which the
+// loop above remains for (dx may alias dy). Not inlined: GCC drops the restrict qualifiers of
+// an inlined function's parameters.
+template <class T, bool kRelu, bool kResidual>
+[[gnu::noinline]] void input_grad_elements_disjoint(const T* __restrict__ x,
+                                                    const T* __restrict__ y,
+                                                    const T* __restrict__ dy, T* __restrict__ dx,
+                                                    T* __restrict__ dr, int64_t n,
+                                                    const ChannelCoeffs<T>& k) {
+  const T* __restrict__ mean = k.mean;
+  const T* __restrict__ invstd = k.invstd;
+  const T* __restrict__ gamma = k.gamma;
+  const T* __restrict__ mean_g = k.mean_g;
+  const T* __restrict__ mean_gxc = k.mean_gxc;
+  for (int64_t c = 0; c < n; ++c)
+    input_grad_element<T, kRelu, kResidual>(c, x, y, dy, dx, dr, mean, invstd, gamma, mean_g,
+                                            mean_gxc);
+}
+
+template <class T, bool kRelu, bool kResidual>
+void input_grad_row(bool disjoint, const T* x, const T* y, const T* dy, T* dx, T* dr, int64_t n,
+                    const ChannelCoeffs<T>& k) {
+  if (disjoint)
+    input_grad_elements_disjoint<T, kRelu, kResidual>(x, y, dy, dx, dr, n, k);
+  else
+    input_grad_elements<T, kRelu, kResidual>(x, y, dy, dx, dr, n, k);
+}
+
+// Whether [a, a + bytes) and [b, b + bytes) are disjoint (null never overlaps).
+bool apart(const void* a, const void* b, size_t bytes) {
+  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
+  return !a || !b || pa + bytes <= pb || pb + bytes <= pa;
+}
+
 template <class T>
 void backward_impl(const TensorView& x, const TensorView& y, const TensorView& dy,
                    const TensorView& gamma_v, const TensorView& mean_v, const TensorView& invstd_v,
@@ -173,12 +239,22 @@ void backward_impl(const TensorView& x, const TensorView& y, const TensorView& d
   }
   T* pdx = dx.data<T>();
   T* pdr = dresidual.empty() ? nullptr : dresidual.data<T>();
+  const ChannelCoeffs<T> k{mean.data(), invstd.data(), gamma.data(), mean_g.data(),
+                           mean_gxc.data()};
+  const size_t bytes = static_cast<size_t>(d.rows * C) * sizeof(T);
+  const bool disjoint = apart(pdx, px, bytes) && apart(pdx, py, bytes) && apart(pdx, pdy, bytes) &&
+                        apart(pdx, pdr, bytes) && apart(pdr, px, bytes) && apart(pdr, py, bytes) &&
+                        apart(pdr, pdy, bytes);
   for_rows(d.rows, C, [&](int64_t r) {
-    for (int64_t i = r * C, c = 0; c < C; ++i, ++c) {
-      const T g = grad(i);
-      pdx[i] = bn_input_grad(g, px[i], mean[c], invstd[c], gamma[c], mean_g[c], mean_gxc[c]);
-      if (pdr) pdr[i] = g;
-    }
+    const int64_t o = r * C;
+    if (relu && pdr)
+      input_grad_row<T, true, true>(disjoint, px + o, py + o, pdy + o, pdx + o, pdr + o, C, k);
+    else if (relu)
+      input_grad_row<T, true, false>(disjoint, px + o, py + o, pdy + o, pdx + o, nullptr, C, k);
+    else if (pdr)
+      input_grad_row<T, false, true>(disjoint, px + o, nullptr, pdy + o, pdx + o, pdr + o, C, k);
+    else
+      input_grad_row<T, false, false>(disjoint, px + o, nullptr, pdy + o, pdx + o, nullptr, C, k);
   });
 }
 
@@ -195,6 +271,7 @@ namespace cpu {
 
 void batchnorm_stats(const TensorView& x, const TensorView& mean, const TensorView& invstd,
                      double eps, const Stream&) {
+  const profile::Scope scope(profile::Op::BnStats);
   const auto d = bn_args::check_stats(x, mean, invstd, eps, true);
   if (x.dtype() == DType::F64)
     stats_impl<double>(x, mean, invstd, eps, d);
@@ -205,6 +282,7 @@ void batchnorm_stats(const TensorView& x, const TensorView& mean, const TensorVi
 void batchnorm_update_running(const TensorView& mean, const TensorView& invstd, double eps,
                               int64_t count, double momentum, const TensorView& running_mean,
                               const TensorView& running_var, const Stream&) {
+  const profile::Scope scope(profile::Op::BnStats);
   bn_args::check_update_running(mean, invstd, eps, count, momentum, running_mean, running_var,
                                 true);
   if (mean.dtype() == DType::F64)
@@ -215,6 +293,7 @@ void batchnorm_update_running(const TensorView& mean, const TensorView& invstd, 
 
 void batchnorm_accumulate_stats(const TensorView& mean, const TensorView& invstd, double eps,
                                 int64_t count, const TensorView& acc, const Stream&) {
+  const profile::Scope scope(profile::Op::BnStats);
   bn_args::check_accumulate_stats(mean, invstd, eps, count, acc, true);
   if (mean.dtype() == DType::F64)
     accumulate_impl<double>(mean, invstd, eps, count, acc);
@@ -236,6 +315,7 @@ void batchnorm_forward_train(const TensorView& x, const TensorView& gamma, const
                              const TensorView& mean, const TensorView& invstd,
                              const TensorView& residual, BnActivation act, const TensorView& y,
                              const Stream&) {
+  const profile::Scope scope(profile::Op::BnForward);
   const auto d = bn_args::check_forward_train(x, gamma, beta, mean, invstd, residual, y, true);
   const bool relu = act == BnActivation::Relu;
   if (x.dtype() == DType::F64)
@@ -252,6 +332,7 @@ void batchnorm_forward_infer(const TensorView& x, const TensorView& gamma, const
                              const TensorView& running_mean, const TensorView& running_var,
                              double eps, const TensorView& residual, BnActivation act,
                              const TensorView& y, const Stream&) {
+  const profile::Scope scope(profile::Op::BnForward);
   const auto d = bn_args::check_forward_infer(x, gamma, beta, running_mean, running_var, eps,
                                               residual, y, true);
   const bool relu = act == BnActivation::Relu;
@@ -269,6 +350,7 @@ void batchnorm_backward(const TensorView& x, const TensorView& y, const TensorVi
                         const TensorView& gamma, const TensorView& mean, const TensorView& invstd,
                         BnActivation act, const TensorView& dx, const TensorView& dgamma,
                         const TensorView& dbeta, const TensorView& dresidual, const Stream&) {
+  const profile::Scope scope(profile::Op::BnBackward);
   const auto d = bn_args::check_backward(x, y, dy, gamma, mean, invstd, act, dx, dgamma, dbeta,
                                          dresidual, true);
   if (x.numel() == 0) return;

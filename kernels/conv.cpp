@@ -6,6 +6,7 @@
 #include "kernels/cpu_gemm.h"
 #include "kernels/dispatch.h"
 #include "kernels/im2col.h"
+#include "kernels/profile.h"
 #include "runtime/buffer.h"
 #include "runtime/thread_pool.h"
 
@@ -277,6 +278,7 @@ void backward_filter_impl(const ConvGeometry& g, const T* x, const T* dy, T* dw)
 
 void conv_forward(const TensorView& x, const TensorView& w, const TensorView& y,
                   const ConvParams& params, const Stream&) {
+  const profile::Scope scope(profile::Op::ConvForward);
   detail::check_conv("conv_forward", x, w, y, params, true);
   const ConvGeometry g = geometry(x, w, y, params);
   if (y.numel() == 0) return;
@@ -288,6 +290,7 @@ void conv_forward(const TensorView& x, const TensorView& w, const TensorView& y,
 
 void conv_backward_data(const TensorView& dy, const TensorView& w, const TensorView& dx,
                         const ConvParams& params, const Stream&) {
+  const profile::Scope scope(profile::Op::ConvBackwardData);
   detail::check_conv("conv_backward_data", dx, w, dy, params, true, "dx", "w", "dy");
   const ConvGeometry g = geometry(dx, w, dy, params);
   if (dx.numel() == 0) return;
@@ -299,6 +302,7 @@ void conv_backward_data(const TensorView& dy, const TensorView& w, const TensorV
 
 void conv_backward_filter(const TensorView& x, const TensorView& dy, const TensorView& dw,
                           const ConvParams& params, const Stream&) {
+  const profile::Scope scope(profile::Op::ConvBackwardFilter);
   detail::check_conv("conv_backward_filter", x, dw, dy, params, true, "x", "dw", "dy");
   const ConvGeometry g = geometry(x, dw, dy, params);
   if (dy.numel() == 0) return;

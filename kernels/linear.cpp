@@ -4,6 +4,7 @@
 
 #include "kernels/cpu_gemm.h"
 #include "kernels/dispatch.h"
+#include "kernels/profile.h"
 #include "runtime/thread_pool.h"
 
 namespace augur::kernels {
@@ -94,6 +95,7 @@ void backward_impl(const TensorView& x, const TensorView& w, const TensorView& d
 
 void linear_forward(const TensorView& x, const TensorView& w, const TensorView& b,
                     const TensorView& y, const Stream&) {
+  const profile::Scope scope(profile::Op::Linear);
   detail::check_linear("linear_forward", x, w, b, y, true);
   if (x.dtype() == DType::F64)
     forward_impl<double>(x, w, b, y);
@@ -104,6 +106,7 @@ void linear_forward(const TensorView& x, const TensorView& w, const TensorView& 
 void linear_backward(const TensorView& x, const TensorView& w, const TensorView& dy,
                      const TensorView& dx, const TensorView& dw, const TensorView& db,
                      const Stream&) {
+  const profile::Scope scope(profile::Op::Linear);
   detail::check_linear_backward("linear_backward", x, w, dy, dx, dw, db, true);
   if (x.dtype() == DType::F64)
     backward_impl<double>(x, w, dy, dx, dw, db);

@@ -8,6 +8,7 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/pool_math.h"
+#include "kernels/profile.h"
 #include "runtime/thread_pool.h"
 
 namespace augur::kernels {
@@ -185,6 +186,7 @@ namespace cpu {
 
 void max_pool_forward(const TensorView& x, const TensorView& y, const TensorView& argmax,
                       const MaxPoolParams& params, const Stream&) {
+  const profile::Scope scope(profile::Op::Pool);
   detail::check_max_pool_forward(x, y, argmax, params, true);
   if (x.dtype() == DType::F64)
     max_pool_fwd<double>(x, y, argmax, params);
@@ -194,6 +196,7 @@ void max_pool_forward(const TensorView& x, const TensorView& y, const TensorView
 
 void max_pool_backward(const TensorView& dy, const TensorView& argmax, const TensorView& dx,
                        const MaxPoolParams& params, const Stream&) {
+  const profile::Scope scope(profile::Op::Pool);
   detail::check_max_pool_backward(dy, argmax, dx, params, true);
   if (dy.dtype() == DType::F64)
     max_pool_bwd<double>(dy, argmax, dx);
@@ -202,6 +205,7 @@ void max_pool_backward(const TensorView& dy, const TensorView& argmax, const Ten
 }
 
 void global_avg_pool_forward(const TensorView& x, const TensorView& y, const Stream&) {
+  const profile::Scope scope(profile::Op::Pool);
   detail::check_global_avg_pool("global_avg_pool_forward", x, y, true);
   if (x.dtype() == DType::F64)
     gap_fwd<double>(x, y);
@@ -210,6 +214,7 @@ void global_avg_pool_forward(const TensorView& x, const TensorView& y, const Str
 }
 
 void global_avg_pool_backward(const TensorView& dy, const TensorView& dx, const Stream&) {
+  const profile::Scope scope(profile::Op::Pool);
   detail::check_global_avg_pool("global_avg_pool_backward", dx, dy, true);
   if (dx.dtype() == DType::F64)
     gap_bwd<double>(dy, dx);

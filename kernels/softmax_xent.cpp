@@ -6,6 +6,7 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/label_check.h"
+#include "kernels/profile.h"
 #include "kernels/softmax_xent_math.h"
 #include "runtime/thread_pool.h"
 
@@ -100,12 +101,14 @@ namespace cpu {
 void softmax_xent_forward_backward(const TensorView& logits, const TensorView& labels,
                                    const TensorView& loss, const TensorView& dlogits,
                                    double label_smoothing, const Stream&) {
+  const profile::Scope scope(profile::Op::Loss);
   AUGUR_ARG_CHECK(!dlogits.empty(), "softmax_xent_forward_backward: dlogits is empty");
   run_cpu("softmax_xent_forward_backward", logits, labels, loss, dlogits, label_smoothing);
 }
 
 void softmax_xent_loss(const TensorView& logits, const TensorView& labels, const TensorView& loss,
                        double label_smoothing, const Stream&) {
+  const profile::Scope scope(profile::Op::Loss);
   run_cpu("softmax_xent_loss", logits, labels, loss, TensorView(), label_smoothing);
 }
 

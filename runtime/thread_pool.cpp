@@ -11,8 +11,34 @@
 namespace augur {
 
 namespace {
+
 thread_local bool t_inside_pool_task = false;
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
 }
+
+// Polls `ready` for up to ThreadPool::kSpin; returns whether it became true.
+template <class Ready>
+bool spin_until(const Ready& ready) {
+  const auto deadline = std::chrono::steady_clock::now() + ThreadPool::kSpin;
+  do {
+    for (int i = 0; i < 16; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    // Let a thread of another process that waits for this core run first: polling must not
+    // take the core from the work it waits for.
+    std::this_thread::yield();
+  } while (std::chrono::steady_clock::now() < deadline);
+  return ready();
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
@@ -30,6 +56,7 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::worker_loop() {
   t_inside_pool_task = true;
   for (;;) {
+    spin_until([this] { return queued_.load(std::memory_order_relaxed) > 0; });
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -37,6 +64,7 @@ void ThreadPool::worker_loop() {
       if (stop_ && tasks_.empty()) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
+      queued_.store(tasks_.size(), std::memory_order_relaxed);
     }
     task();
   }
@@ -55,10 +83,10 @@ void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain,
   struct Shared {
     std::mutex m;
     std::condition_variable done_cv;
-    int64_t remaining;
+    std::atomic<int64_t> remaining;  // written under m, polled without it
     std::exception_ptr error;
   } shared;
-  shared.remaining = chunks;
+  shared.remaining.store(chunks, std::memory_order_relaxed);
   auto run_chunk = [&](int64_t c) {
     const int64_t lo = begin + n * c / chunks;
     const int64_t hi = begin + n * (c + 1) / chunks;
@@ -69,11 +97,12 @@ void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain,
       if (!shared.error) shared.error = std::current_exception();
     }
     std::lock_guard<std::mutex> lock(shared.m);
-    if (--shared.remaining == 0) shared.done_cv.notify_all();
+    if (shared.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) shared.done_cv.notify_all();
   };
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (int64_t c = 1; c < chunks; ++c) tasks_.emplace_back([&run_chunk, c] { run_chunk(c); });
+    queued_.store(tasks_.size(), std::memory_order_relaxed);
   }
   cv_.notify_all();
   // The caller takes chunk 0 and then helps drain the queue rather than idling.
@@ -87,12 +116,16 @@ void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain,
       if (tasks_.empty()) break;
       task = std::move(tasks_.front());
       tasks_.pop_front();
+      queued_.store(tasks_.size(), std::memory_order_relaxed);
     }
     task();
   }
   t_inside_pool_task = was_inside;
+  spin_until([&] { return shared.remaining.load(std::memory_order_acquire) == 0; });
+  // Taken even when polling saw zero: the last chunk decrements under the mutex, so once we
+  // hold it that chunk has let go of `shared`, which dies with this frame.
   std::unique_lock<std::mutex> lock(shared.m);
-  shared.done_cv.wait(lock, [&] { return shared.remaining == 0; });
+  shared.done_cv.wait(lock, [&] { return shared.remaining.load(std::memory_order_relaxed) == 0; });
   if (shared.error) std::rethrow_exception(shared.error);
 }
 

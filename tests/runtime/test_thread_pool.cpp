@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -62,4 +63,28 @@ TEST_CASE("nested and concurrent parallel_for calls complete", "[runtime]") {
   t1.join();
   t2.join();
   CHECK(total == 2 * 8 * 10);
+}
+
+TEST_CASE("workers that went to sleep wake up for the next call", "[runtime]") {
+  ThreadPool pool(3);
+  for (int round = 0; round < 3; ++round) {
+    // Longer than the polling window, so the workers sleep on the condition variable.
+    std::this_thread::sleep_for(ThreadPool::kSpin * 20);
+    std::vector<std::atomic<int>> hits(300);
+    pool.parallel_for(0, 300, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) ++hits[i];
+    });
+    for (auto& h : hits) REQUIRE(h == 1);
+  }
+}
+
+TEST_CASE("many short calls in a row all complete", "[runtime]") {
+  ThreadPool pool(2);
+  int64_t total = 0;
+  for (int call = 0; call < 20000; ++call) {
+    std::atomic<int64_t> sum{0};
+    pool.parallel_for(0, 4, 1, [&](int64_t lo, int64_t hi) { sum += hi - lo; });
+    total += sum;
+  }
+  CHECK(total == 4 * 20000);
 }

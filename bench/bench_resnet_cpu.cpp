@@ -1,0 +1,215 @@
+// Whole-model training throughput of the CPU backend: ResNet-50 (torchvision layout, 10
+// classes as for CIFAR-sized training) at 32x32, batch 32, forward + softmax cross-entropy +
+// backward + SGD (momentum 0.9, weight decay 5e-4, lr 0.01) on a fixed synthetic batch. The
+// peer is PyTorch's CPU backend running the same loop (bench/torch_resnet_cpu.py;
+// bench/compare_resnet_cpu.sh runs both in one invocation and prints the ratio).
+//
+//   bench_resnet_cpu [--model resnet50] [--steps 20] [--warmup 3] [--batch 32] [--size 32]
+//                    [--classes 10] [--profile]
+//
+// Threads: AUGUR_NUM_THREADS (the comparison script sets 2). The headline img/s is the median
+// over the timed steps, measured with profiling off. --profile (or AUGUR_PROFILE=1) then runs
+// the same number of steps again with per-kernel timers on and prints where a step's time
+// goes; "other" is the step time no kernel timer covers (elementwise ops, allocation, the
+// layers' own bookkeeping).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "kernels/profile.h"
+#include "layers/softmax_cross_entropy.h"
+#include "models/resnet.h"
+#include "optim/optimizer.h"
+#include "runtime/random.h"
+#include "runtime/thread_pool.h"
+
+using namespace augur;
+namespace profile = kernels::profile;
+
+namespace {
+
+struct Options {
+  std::string model = "resnet50";
+  int steps = 20, warmup = 3, batch = 32, size = 32, classes = 10;
+  bool profile = false;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  if (const char* env = std::getenv("AUGUR_PROFILE")) o.profile = std::strcmp(env, "0") != 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--profile")
+      o.profile = true;
+    else if (a == "--model" && has_value)
+      o.model = argv[++i];
+    else if (a == "--steps" && has_value)
+      o.steps = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--warmup" && has_value)
+      o.warmup = std::max(0, std::atoi(argv[++i]));
+    else if (a == "--batch" && has_value)
+      o.batch = std::max(2, std::atoi(argv[++i]));
+    else if (a == "--size" && has_value)
+      o.size = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--classes" && has_value)
+      o.classes = std::max(2, std::atoi(argv[++i]));
+    else
+      throw Error("bench_resnet_cpu: unknown argument '" + a + "'");
+  }
+  return o;
+}
+
+Tensor upload(const std::vector<float>& host, Shape shape, const Stream& s) {
+  Tensor t = Tensor::empty(shape, DType::F32, Device::cpu(), &s);
+  copy(t, TensorView(const_cast<float*>(host.data()), DType::F32, Device::cpu(), shape), s);
+  return t;
+}
+
+class Trainer {
+ public:
+  explicit Trainer(const Options& o)
+      : net_(build_model(resnet_spec(o.model, {o.classes, 3, o.size}))),
+        stream_(Stream::cpu()),
+        optimizer_(config(), optim::LrSchedule::constant(0.01),
+                   optim::DecayMask::all(net_.params.size()), Device::cpu(), stream_) {
+    std::vector<float> w, st;
+    initialize_stage(net_, 1, &w, &st);
+    weights_ = upload(w, Shape{net_.params.size()}, stream_);
+    state_ = upload(st, Shape{net_.state.size()}, stream_);
+    grads_ = Tensor::zeros(Shape{net_.params.size()}, DType::F32, Device::cpu(), stream_);
+    Random rng(2);
+    std::vector<float> x(size_t(o.batch) * o.size * o.size * 3);
+    for (float& v : x) v = float(rng.normal());
+    input_ = upload(x, Shape::nhwc(o.batch, o.size, o.size, 3), stream_);
+    std::vector<int64_t> labels(size_t(o.batch));
+    for (size_t i = 0; i < labels.size(); ++i) labels[i] = int64_t(i) % o.classes;
+    labels_ = Tensor::empty(Shape{o.batch}, DType::I64, Device::cpu(), &stream_);
+    copy(labels_, TensorView(labels.data(), DType::I64, Device::cpu(), Shape{o.batch}), stream_);
+    stream_.synchronize();
+  }
+
+  // One training step; returns the loss it computed.
+  float step() {
+    Pass pass;
+    pass.stream = &stream_;
+    pass.weights = weights_;
+    pass.grads = grads_;
+    pass.state = state_;
+    Saved saved;
+    const TensorView logits = net_.net->forward(pass, saved, input_);
+    Tensor dlogits;
+    const Tensor loss = SoftmaxCrossEntropy().forward_backward(logits, labels_, &dlogits, stream_);
+    (void)net_.net->backward(pass, saved, dlogits, false);
+    optimizer_.step(weights_, grads_, stream_);
+    stream_.synchronize();
+    return loss.data<float>()[0];
+  }
+
+ private:
+  static optim::OptimizerConfig config() {
+    optim::OptimizerConfig c;
+    c.sgd.momentum = 0.9;
+    c.sgd.weight_decay = 5e-4;
+    return c;
+  }
+
+  StageNet net_;
+  Stream stream_;
+  optim::Optimizer optimizer_;
+  Tensor weights_, state_, grads_, input_, labels_;
+};
+
+// CPU time of every thread of the process: the work a step costs, which other processes on
+// the machine inflate far less than they inflate wall time.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void print_breakdown(const profile::Totals& t, double step_seconds, int steps) {
+  std::printf("per-step breakdown over %d profiled steps (mean step %.1f ms):\n", steps,
+              step_seconds * 1e3);
+  double covered = 0;
+  for (size_t i = 0; i < t.seconds.size(); ++i) {
+    const double ms = t.seconds[i] / steps * 1e3;
+    covered += ms;
+    std::printf("  %-16s %8.2f ms  %5.1f%%  (%lld calls/step)\n", profile::op_name(profile::Op(i)),
+                ms, 100 * ms / (step_seconds * 1e3), (long long)(t.calls[i] / steps));
+  }
+  const double other = step_seconds * 1e3 - covered;
+  std::printf("  %-16s %8.2f ms  %5.1f%%\n", "other", other, 100 * other / (step_seconds * 1e3));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  Trainer trainer(o);
+  std::printf("%s, %d classes, batch %d at %dx%d, SGD momentum 0.9, %d pool threads\n",
+              o.model.c_str(), o.classes, o.batch, o.size, o.size, ThreadPool::global().size());
+
+  // The check before timing: finite losses that fall while the model fits the fixed batch.
+  std::vector<float> losses;
+  for (int i = 0; i < o.warmup; ++i) losses.push_back(trainer.step());
+  std::vector<double> seconds;
+  const double cpu0 = process_cpu_seconds();
+  for (int i = 0; i < o.steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    losses.push_back(trainer.step());
+    seconds.push_back(seconds_since(t0));
+  }
+  const double cpu_per_step = (process_cpu_seconds() - cpu0) / o.steps;
+  for (float l : losses)
+    if (!std::isfinite(l)) {
+      std::printf("non-finite loss %g: results are wrong\n", double(l));
+      return 1;
+    }
+  std::printf("loss %.4f (first step) -> %.4f (last)\n", double(losses.front()),
+              double(losses.back()));
+  if (!(losses.back() < losses.front())) {
+    std::printf("the loss did not fall on a fixed batch: results are wrong\n");
+    return 1;
+  }
+  const double med = median(seconds);
+  const double fastest = *std::min_element(seconds.begin(), seconds.end());
+  std::printf(
+      "augur: %.1f img/s (median step %.1f ms over %d steps; fastest %.1f ms, slowest "
+      "%.1f ms); best step %.1f img/s\n",
+      o.batch / med, med * 1e3, o.steps, fastest * 1e3,
+      *std::max_element(seconds.begin(), seconds.end()) * 1e3, o.batch / fastest);
+  std::printf("cpu time %.1f ms per step (all threads)\n", cpu_per_step * 1e3);
+
+  if (o.profile) {
+    profile::reset();
+    profile::set_enabled(true);
+    std::vector<double> profiled;
+    for (int i = 0; i < o.steps; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      trainer.step();
+      profiled.push_back(seconds_since(t0));
+    }
+    profile::set_enabled(false);
+    double total = 0;
+    for (double s : profiled) total += s;
+    print_breakdown(profile::totals(), total / o.steps, o.steps);
+  }
+  return 0;
+}

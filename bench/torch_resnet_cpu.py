@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The peer of bench_resnet_cpu: the same training loop in PyTorch on the CPU.
+
+torchvision's ResNet-50 with 10 classes at 32x32, batch 32, forward + cross-entropy + backward
++ SGD (momentum 0.9, weight decay 5e-4, lr 0.01, zero_grad each step) on a fixed synthetic
+batch, torch.set_num_threads(threads). Both memory layouts are measured (contiguous NCHW and
+channels_last) and the faster one is the peer; the last line is
+
+    torch: <img/s> img/s (<layout>); best step <img/s> img/s
+
+(the median step, and the fastest step of either layout), which bench/compare_resnet_cpu.sh reads. Run it with Debian's interpreter (/usr/bin/python3,
+python3-torch and python3-torchvision).
+"""
+import argparse
+import statistics
+import sys
+import time
+
+import torch
+import torchvision
+
+
+def measure(layout, args):
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, args.model)(num_classes=args.classes)
+    x = torch.randn(args.batch, 3, args.size, args.size)
+    labels = torch.arange(args.batch) % args.classes
+    if layout == "channels_last":
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = loss_fn(model(x), labels)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    losses = [step() for _ in range(args.warmup)]
+    seconds = []
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        losses.append(step())
+        seconds.append(time.perf_counter() - t0)
+    if not all(map(lambda v: v == v and abs(v) != float("inf"), losses)):
+        sys.exit(f"torch {layout}: non-finite loss")
+    med = statistics.median(seconds)
+    print(f"torch {layout}: {args.batch / med:.1f} img/s (median step {med * 1e3:.1f} ms over "
+          f"{args.steps} steps; fastest {min(seconds) * 1e3:.1f} ms, slowest "
+          f"{max(seconds) * 1e3:.1f} ms; loss {losses[0]:.4f} -> {losses[-1]:.4f})", flush=True)
+    return args.batch / med, args.batch / min(seconds)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="resnet50")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--size", type=int, default=32)
+    p.add_argument("--classes", type=int, default=10)
+    p.add_argument("--layout", choices=["both", "nchw", "channels_last"], default="both")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, mkldnn "
+          f"{torch.backends.mkldnn.is_available()}")
+    layouts = ["nchw", "channels_last"] if args.layout == "both" else [args.layout]
+    results = {layout: measure(layout, args) for layout in layouts}
+    best = max(results, key=lambda layout: results[layout][0])
+    fastest = max(r[1] for r in results.values())
+    print(f"torch: {results[best][0]:.1f} img/s ({best}); best step {fastest:.1f} img/s")
+
+
+if __name__ == "__main__":
+    main()
