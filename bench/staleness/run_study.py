@@ -5,6 +5,7 @@ into docs/results.md with PNG plots.
 
     bench/staleness/run_study.py run --preset quick [--out runs/study-quick]
     bench/staleness/run_study.py summarize --preset quick [--out runs/study-quick]
+    bench/staleness/run_study.py timing --preset quick   # time per epoch by schedule
     bench/staleness/run_study.py list --preset full
 
 `run` skips any configuration whose output folder already holds a complete metrics.jsonl
@@ -264,7 +265,7 @@ def cmd_summarize(args):
         pass
     machine = "%d-core CPU (%s), no GPU, %s" % (os.cpu_count(), cpu, platform.platform())
     planned = len(plan(preset))
-    done = sum(g["n"] for g in groups.values())
+    done = sum(len(g["runs"]) for g in groups.values())
     models = sorted({k[0] for k in groups})
     lrs = sorted({k[1] for k in groups})
     stage_counts = sorted({k[2] for k in groups if k[2] > 1})
@@ -292,6 +293,28 @@ def cmd_summarize(args):
       (p["batch"], p["micro_batches"]))
     w("")
     for model in models:
+        cols = [(lr, k) for lr in lrs for k in stage_counts]
+        w("### Overview: %s, final top-1 (%%) and, in brackets, the gap to sequential at the "
+          "same lr (points; positive = worse than sequential)" % model)
+        w("")
+        w("| configuration | " + " | ".join("lr %g, K = %d" % c for c in cols) + " |")
+        w("|---|" + "---|" * len(cols))
+        seq_row = [summ.get((model, lr, 1, "sequential", "latest", "none")) for lr, _ in cols]
+        w("| sequential | " + " | ".join(pm(s["final"]) if s else "–" for s in seq_row) + " |")
+        for c in pipeline_configs(stage_counts[0] if stage_counts else 4):
+            cells = []
+            for (lr, k), sq in zip(cols, seq_row):
+                s = summ.get((model, lr, k) + c)
+                if not s:
+                    cells.append("–")
+                    continue
+                cell = pm(s["final"])
+                if sq:
+                    cell += " (%+.2f)" % (sq["final"][0] - s["final"][0])
+                cells.append(cell)
+            w("| %s | %s |" % (label(dict(schedule=c[0], policy=c[1], predictor=c[2])),
+                              " | ".join(cells)))
+        w("")
         for lr in lrs:
             seq = summ.get((model, lr, 1, "sequential", "latest", "none"))
             seq_final = seq["final"][0] if seq else None
@@ -331,19 +354,7 @@ def cmd_summarize(args):
                     rel = os.path.relpath(path, os.path.dirname(os.path.abspath(args.doc)))
                     w("![%s](%s)" % (os.path.basename(path), rel))
                 w("")
-    doc_text = "\n".join(lines) + "\n"
-    begin, end = "<!-- study:%s:begin -->" % preset, "<!-- study:%s:end -->" % preset
-    old = ""
-    if os.path.exists(args.doc):
-        with open(args.doc) as f:
-            old = f.read()
-    block = begin + "\n" + doc_text + end
-    if begin in old and end in old:
-        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = (old.rstrip() + "\n\n" if old else "# Results\n\n") + block + "\n"
-    with open(args.doc, "w") as f:
-        f.write(new)
+    replace_block(args.doc, "study:%s" % preset, "\n".join(lines) + "\n")
     print("wrote %s (%d runs)" % (args.doc, done))
 
 
@@ -420,6 +431,140 @@ def plot_group(plt, plot_dir, model, lr, k, groups, seq, preset):
     return written
 
 
+# Timing: one epoch of each schedule at K = 4 on this machine's CPU (all stages share its
+# cores, so this measures the engine's CPU cost, not a K-device speed-up), then each schedule's
+# makespan projected to K devices by `augur simulate`. There is no command that writes a
+# measured unit profile (save_profile_json has no CLI), so the projection uses the
+# simulator's analytic per-unit costs (multiply-adds) scaled so that the simulated sequential
+# mini-batch takes what it measurably takes here: the shape of the costs is analytic, their
+# total is measured.
+TIMING = [("sequential", 1, 1), ("naive", 4, 1), ("gpipe", 4, 1), ("gpipe", 4, 2),
+          ("gpipe", 4, 4), ("gpipe", 4, 8), ("1f1b", 4, 4), ("pipedream", 4, 1)]
+
+
+def timing_name(sched, k, m):
+    return "time-%s-k%d-m%d" % (sched, k, m)
+
+
+def simulate_ms(augur, model, sched, k, m, batch, steps):
+    """Projected milliseconds for one epoch of `steps` mini-batches."""
+    if sched == "pipedream":  # one pipeline run per epoch; each micro-batch is a mini-batch
+        extra = ["--micro-batches", str(steps), "--batch-size", str(batch * steps)]
+        reps = 1
+    else:
+        extra = ["--micro-batches", str(m), "--batch-size", str(batch)]
+        reps = steps
+    out = subprocess.run([augur, "simulate", "--pp-schedule", sched, "--pp-stages", str(k),
+                          "--model", model, "--image-size", "28"] + extra,
+                         capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("makespan"):
+            return float(line.split()[1]) * reps
+    raise RuntimeError("no makespan in simulate output:\n" + out)
+
+
+def cmd_timing(args):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    augur = os.path.abspath(args.augur)
+    p = PRESETS[args.preset]
+    model = p["model"][0] if isinstance(p["model"], list) else p["model"]
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for sched, k, m in TIMING:
+        d = os.path.join(args.out, timing_name(sched, k, m))
+        if not complete(d, 1):
+            os.makedirs(d, exist_ok=True)
+            cmd = [augur, "train", "--model", model, "--dataset", p["dataset"],
+                   "--limit-train", str(p["limit_train"]), "--limit-test", "200", "--epochs",
+                   "1", "-b", str(p["batch"]), "--seed", "1", "--pp-schedule", sched,
+                   "--pp-stages", str(k), "--micro-batches", str(m), "--weight-policy",
+                   "latest", "--predictor", "none", "--quality-every", "0", "-j",
+                   str(p["workers"]), "--output-dir", d, "--print-freq", "1000000"]
+            with open(os.path.join(d, "log.txt"), "w") as log:
+                log.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
+                log.flush()
+                subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+        ep = load_metrics(d)
+        if not ep:
+            print("timing: %s failed, see %s/log.txt" % (sched, d))
+            continue
+        rows.append(dict(sched=sched, k=k, m=m, secs=ep[0]["epoch_seconds"],
+                         ips=ep[0]["images_per_s"], steps=ep[0]["step"]))
+        print("timing: %s K=%d M=%d: %.1f s" % (sched, k, m, ep[0]["epoch_seconds"]), flush=True)
+    if not rows:
+        sys.exit("timing: nothing measured")
+    seq = next(r for r in rows if r["sched"] == "sequential")
+    steps = seq["steps"]
+    seq_sim = simulate_ms(augur, model, "sequential", 1, 1, p["batch"], steps)
+    scale = seq["secs"] * 1e3 / seq_sim
+    for r in rows:
+        r["proj"] = simulate_ms(augur, model, r["sched"], r["k"], r["m"], p["batch"],
+                                steps) * scale / 1e3
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    names = ["%s K=%d M=%d" % (r["sched"], r["k"], r["m"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    xs = range(len(rows))
+    ax.bar([x - 0.2 for x in xs], [r["secs"] for r in rows], 0.4,
+           label="measured here (CPU, all stages share 2 cores)")
+    ax.bar([x + 0.2 for x in xs], [r["proj"] for r in rows], 0.4,
+           label="projected to K devices (simulator, analytic costs scaled to the measured "
+                 "sequential time)")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("seconds per epoch (%d mini-batches of %d)" % (steps, p["batch"]))
+    ax.set_title("Time per epoch by schedule: %s, Fashion-MNIST subset" % model, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    os.makedirs(args.plots, exist_ok=True)
+    png = os.path.join(args.plots, "%s-timing.png" % args.preset)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    lines = ["## Time per epoch by schedule (%s preset, generated)" % args.preset, "",
+             "- Produced by: `/usr/bin/python3 bench/staleness/run_study.py timing --preset %s "
+             "--out %s --doc %s --plots %s`" % (args.preset, args.out, args.doc, args.plots),
+             "- Commit `%s`; machine: %d-core CPU, no GPU (shared with other jobs)." % (
+                 commit, os.cpu_count()),
+             "- Measured: one training epoch (%d mini-batches of %d) with every stage on the CPU. "
+             "All K stages share the same 2 cores, so pipelining cannot speed this up; the "
+             "numbers show the engine's CPU cost per schedule." % (steps, p["batch"]),
+             "- Projected (labelled so): `augur simulate` makespans with the analytic per-unit "
+             "costs of %s at 28x28, scaled by %.3g so that the simulated sequential epoch equals "
+             "the measured one. No command writes a measured unit profile "
+             "(`save_profile_json` has no CLI), so the projection is not from measured "
+             "per-unit costs; links are free." % (model, scale), "",
+             "| schedule | K | M | measured s/epoch (CPU) | measured images/s | projected s/epoch "
+             "on K devices | projected speed-up vs sequential |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append("| %s | %d | %d | %.1f | %.0f | %.2f | %.2fx |" % (
+            r["sched"], r["k"], r["m"], r["secs"], r["ips"], r["proj"],
+            seq["proj"] / r["proj"]))
+    lines += ["", "![timing](%s)" % os.path.relpath(
+        png, os.path.dirname(os.path.abspath(args.doc))), ""]
+    replace_block(args.doc, "timing:%s" % args.preset, "\n".join(lines) + "\n")
+    print("wrote", args.doc, png)
+
+
+def replace_block(doc, tag, text):
+    begin, end = "<!-- %s:begin -->" % tag, "<!-- %s:end -->" % tag
+    old = ""
+    if os.path.exists(doc):
+        with open(doc) as f:
+            old = f.read()
+    block = begin + "\n" + text + end
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
+    else:
+        new = (old.rstrip() + "\n\n" if old else "# Results\n\n") + block + "\n"
+    with open(doc, "w") as f:
+        f.write(new)
+
+
 def cmd_list(args):
     for r in plan(args.preset):
         print(run_name(r))
@@ -429,7 +574,7 @@ def cmd_list(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["run", "summarize", "list"])
+    ap.add_argument("action", choices=["run", "summarize", "timing", "list"])
     ap.add_argument("--preset", choices=sorted(PRESETS), default="quick")
     ap.add_argument("--out", help="runs folder (default runs/study-PRESET)")
     ap.add_argument("--augur", default=os.path.join(REPO, "build/h/apps/augur"))
@@ -437,7 +582,7 @@ def main():
     ap.add_argument("--plots", default=os.path.join("docs", "results"))
     args = ap.parse_args()
     args.out = args.out or os.path.join("runs", "study-" + args.preset)
-    {"run": cmd_run, "summarize": cmd_summarize, "list": cmd_list}[args.action](args)
+    {"run": cmd_run, "summarize": cmd_summarize, "timing": cmd_timing, "list": cmd_list}[args.action](args)
 
 
 if __name__ == "__main__":
