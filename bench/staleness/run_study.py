@@ -1,0 +1,589 @@
+#!/usr/bin/python3
+"""The staleness study: trains one model on one data set under every pipeline schedule,
+weight policy and predictor (same seed, same per-update batch), then summarises the runs
+into docs/results.md with PNG plots.
+
+    bench/staleness/run_study.py run --preset quick [--out runs/study-quick]
+    bench/staleness/run_study.py summarize --preset quick [--out runs/study-quick]
+    bench/staleness/run_study.py timing --preset quick   # time per epoch by schedule
+    bench/staleness/run_study.py list --preset full
+
+`run` skips any configuration whose output folder already holds a complete metrics.jsonl
+(one epoch record per epoch), so an interrupted study resumes where it stopped. `summarize`
+reads whatever has completed. Uses /usr/bin/python3 (Debian's matplotlib).
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PREDICTORS = ["linear", "nesterov", "constant-gradient"]
+POLICIES = ["latest", "stash", "predict", "predict-stash"]
+
+# Each preset: common training flags, the stage counts, the learning-rate variants and seeds.
+# The per-update batch is -b for every schedule: synchronous schedules split it into M
+# micro-batches, PipeDream steps after every -b samples.
+PRESETS = {
+    "quick": {
+        "about": "resnet20, first 3072 Fashion-MNIST training images, first 2000 test images, "
+                 "3 epochs, batch 64, cosine lr; one seed (a single seed is noisy: see the "
+                 "reading)",
+        "model": "resnet20",
+        "dataset": "fashion-mnist",
+        "limit_train": 3072,
+        "limit_test": 2000,
+        "epochs": 3,
+        "batch": 64,
+        "micro_batches": 4,
+        "stages": [4, 8],
+        # The high-lr variant raises the effect of staleness when the base gap is small.
+        "lrs": [0.05, 0.2],
+        "seeds": [1],
+        "workers": 1,
+    },
+    "full": {
+        "about": "for a GPU: resnet20 and resnet56 on all of Fashion-MNIST (60000/10000), "
+                 "30 epochs, batch 128, K = 2, 4, 8 (and 16 for resnet56), 3 seeds",
+        "model": ["resnet20", "resnet56"],
+        "dataset": "fashion-mnist",
+        "limit_train": 0,
+        "limit_test": 0,
+        "epochs": 30,
+        "batch": 128,
+        "micro_batches": 4,
+        "stages": [2, 4, 8],
+        "stages_resnet56": [2, 4, 8, 16],
+        "lrs": [0.1],
+        "seeds": [1, 2, 3],
+        "workers": 4,
+    },
+}
+
+
+def pipeline_configs(k):
+    """Schedule/policy/predictor triples at K stages, the ones most worth having first."""
+    out = [("pipedream", "latest", "none"), ("pipedream", "stash", "none")]
+    for pol in ["predict", "predict-stash"]:
+        for pred in PREDICTORS:
+            out.append(("pipedream", pol, pred))
+    out += [("gpipe", "latest", "none"), ("1f1b", "latest", "none")]
+    return out
+
+
+def plan(preset_name):
+    """Every run of a preset as a dict, in the order they should run."""
+    p = PRESETS[preset_name]
+    models = p["model"] if isinstance(p["model"], list) else [p["model"]]
+    runs = []
+    for model in models:
+        stages = p.get("stages_" + model, p["stages"])
+        for lr in p["lrs"]:
+            for seed in p["seeds"]:
+                runs.append(dict(model=model, lr=lr, seed=seed, schedule="sequential", k=1,
+                                 policy="latest", predictor="none"))
+            for k in stages:
+                for sched, pol, pred in pipeline_configs(k):
+                    for seed in p["seeds"]:
+                        runs.append(dict(model=model, lr=lr, seed=seed, schedule=sched, k=k,
+                                         policy=pol, predictor=pred))
+
+    # A study cut short should still answer the main question: the reference, latest, stash
+    # and the nesterov predictor first; the other predictors next; the synchronous schedules
+    # (mathematically the sequential run, up to per-micro-batch BatchNorm) last.
+    def tier(r):
+        if r["schedule"] in ("gpipe", "1f1b"):
+            return 2
+        return 1 if r["predictor"] in ("linear", "constant-gradient") else 0
+    return sorted(runs, key=tier)
+
+
+def run_name(r):
+    parts = [r["model"], "lr%g" % r["lr"], r["schedule"]]
+    if r["schedule"] != "sequential":
+        parts.append("k%d" % r["k"])
+    if r["schedule"] == "pipedream":
+        parts.append(r["policy"])
+        if r["predictor"] != "none":
+            parts.append(r["predictor"])
+    parts.append("s%d" % r["seed"])
+    return "-".join(parts)
+
+
+def command(augur, preset, r, out_dir):
+    p = PRESETS[preset]
+    cmd = [augur, "train", "--model", r["model"], "--dataset", p["dataset"],
+           "--limit-train", str(p["limit_train"]), "--limit-test", str(p["limit_test"]),
+           "--epochs", str(p["epochs"]), "-b", str(p["batch"]), "--lr", "%g" % r["lr"],
+           "--seed", str(r["seed"]), "--pp-schedule", r["schedule"], "--pp-stages", str(r["k"]),
+           "--micro-batches", str(p["micro_batches"] if r["schedule"] != "sequential" else 1),
+           "--weight-policy", r["policy"], "--predictor", r["predictor"],
+           "-j", str(p["workers"]), "--output-dir", out_dir, "--print-freq", "1000000"]
+    if r["schedule"] == "pipedream" and r["policy"].startswith("predict"):
+        cmd += ["--quality-every", "10"]
+    else:
+        cmd += ["--quality-every", "0"]
+    return cmd
+
+
+def load_metrics(run_dir):
+    try:
+        with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    except (OSError, json.JSONDecodeError):
+        return None
+    return [row for row in rows if row.get("kind") == "epoch"]
+
+
+def complete(run_dir, epochs):
+    ep = load_metrics(run_dir)
+    return ep is not None and len(ep) >= epochs
+
+
+def cmd_run(args):
+    augur = os.path.abspath(args.augur)
+    if not os.path.exists(augur):
+        sys.exit("run_study: no trainer at %s (build the augur target first)" % augur)
+    epochs = PRESETS[args.preset]["epochs"]
+    runs = plan(args.preset)
+    os.makedirs(args.out, exist_ok=True)
+    for i, r in enumerate(runs):
+        d = os.path.join(args.out, run_name(r))
+        if complete(d, epochs):
+            print("[%d/%d] %s: done already" % (i + 1, len(runs), run_name(r)), flush=True)
+            continue
+        os.makedirs(d, exist_ok=True)
+        cmd = command(augur, args.preset, r, d)
+        t0 = time.time()
+        with open(os.path.join(d, "log.txt"), "w") as log:
+            log.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
+            log.flush()
+            rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+        status = "ok" if rc == 0 else "FAILED rc=%d (see %s/log.txt)" % (rc, d)
+        print("[%d/%d] %s: %s in %.0f s" % (i + 1, len(runs), run_name(r), status,
+                                           time.time() - t0), flush=True)
+
+
+def fmt(x, digits=2):
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    return "%.*f" % (digits, x)
+
+
+def mean_sd(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None, None
+    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else None)
+
+
+def per_stage(vals, digits):
+    return " ".join(fmt(v, digits) for v in vals) if vals else "–"
+
+
+def label(r):
+    if r["schedule"] == "sequential":
+        return "sequential"
+    if r["schedule"] != "pipedream":
+        return "%s M=%s" % (r["schedule"], r.get("m", "4"))
+    return "pipedream/" + r["policy"] + ("/" + r["predictor"] if r["predictor"] != "none" else "")
+
+
+def collect(preset, out):
+    """Groups the completed runs by configuration (all but the seed)."""
+    epochs = PRESETS[preset]["epochs"]
+    groups = {}
+    for r in plan(preset):
+        d = os.path.join(out, run_name(r))
+        ep = load_metrics(d)
+        if not ep or len(ep) < epochs:
+            continue
+        key = (r["model"], r["lr"], r["k"], r["schedule"], r["policy"], r["predictor"])
+        groups.setdefault(key, {"cfg": r, "runs": []})["runs"].append(ep)
+    return groups
+
+
+def average_stage(lists):
+    """Per-stage mean over seeds of the last epoch's per-stage values (None stays None)."""
+    if not lists:
+        return []
+    out = []
+    for i in range(len(lists[0])):
+        vs = [l[i] for l in lists if l[i] is not None and math.isfinite(l[i])]
+        out.append(statistics.mean(vs) if vs else None)
+    return out
+
+
+def summarise(g):
+    runs = g["runs"]
+    final = [ep[-1]["top1"] for ep in runs]
+    best = [max(e["top1"] for e in ep) for ep in runs]
+    loss = [ep[-1]["loss"] for ep in runs]
+    ips = [statistics.mean(e["images_per_s"] for e in ep) for ep in runs]
+    stale = average_stage([ep[-1].get("staleness_per_stage", []) for ep in runs])
+    quality = average_stage([[q if q is not None else float("nan")
+                              for q in ep[-1].get("quality_per_stage", [])] for ep in runs])
+    return dict(final=mean_sd(final), best=mean_sd(best), loss=mean_sd(loss), ips=mean_sd(ips),
+                stale=stale, quality=quality, n=len(runs), finals=final)
+
+
+def pm(ms, digits=2):
+    m, s = ms
+    if m is None:
+        return "–"
+    return fmt(m, digits) + (" ± " + fmt(s, digits) if s is not None else "")
+
+
+def cmd_summarize(args):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    preset = args.preset
+    p = PRESETS[preset]
+    groups = collect(preset, args.out)
+    if not groups:
+        sys.exit("run_study: no completed runs under %s" % args.out)
+    os.makedirs(args.plots, exist_ok=True)
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    machine = "%d-core CPU (%s), no GPU, %s" % (os.cpu_count(), cpu, platform.platform())
+    planned = len(plan(preset))
+    done = sum(len(g["runs"]) for g in groups.values())
+    models = sorted({k[0] for k in groups})
+    lrs = sorted({k[1] for k in groups})
+    stage_counts = sorted({k[2] for k in groups if k[2] > 1})
+    summ = {k: summarise(g) for k, g in groups.items()}
+
+    lines = []
+    w = lines.append
+    run_cmd = "/usr/bin/python3 bench/staleness/run_study.py run --preset %s --out %s" % (
+        preset, args.out)
+    sum_cmd = ("/usr/bin/python3 bench/staleness/run_study.py summarize --preset %s --out %s "
+               "--doc %s --plots %s" % (preset, args.out, args.doc, args.plots))
+    w("## Staleness study: %s preset (generated)" % preset)
+    w("")
+    w("- Setup: " + p["about"] + ".")
+    w("- Runs produced by: `%s`" % run_cmd)
+    w("- Page and plots produced by: `%s`" % sum_cmd)
+    w("- Commit: `%s`; machine: %s; generated %s UTC." % (
+        commit, machine, datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M")))
+    w("- Completed runs: %d of %d planned (missing ones are left out of the tables)." %
+      (done, planned))
+    w("- Per-update batch: %d for every schedule (gpipe/1f1b split it into %d micro-batches; "
+      "pipedream steps after every batch). Staleness and prediction quality are the last "
+      "epoch's per-stage means (stage 0 first); quality is |W_hat - W(i)| / |W_stale - W(i)|: "
+      "0 = perfect prediction, 1 = no better than the stale weights, > 1 = worse." %
+      (p["batch"], p["micro_batches"]))
+    w("")
+    for model in models:
+        cols = [(lr, k) for lr in lrs for k in stage_counts]
+        w("### Overview: %s, final top-1 (%%) and, in brackets, the gap to sequential at the "
+          "same lr (points; positive = worse than sequential)" % model)
+        w("")
+        w("| configuration | " + " | ".join("lr %g, K = %d" % c for c in cols) + " |")
+        w("|---|" + "---|" * len(cols))
+        seq_row = [summ.get((model, lr, 1, "sequential", "latest", "none")) for lr, _ in cols]
+        w("| sequential | " + " | ".join(pm(s["final"]) if s else "–" for s in seq_row) + " |")
+        for c in pipeline_configs(stage_counts[0] if stage_counts else 4):
+            cells = []
+            for (lr, k), sq in zip(cols, seq_row):
+                s = summ.get((model, lr, k) + c)
+                if not s:
+                    cells.append("–")
+                    continue
+                cell = pm(s["final"])
+                if sq:
+                    cell += " (%+.2f)" % (sq["final"][0] - s["final"][0])
+                cells.append(cell)
+            w("| %s | %s |" % (label(dict(schedule=c[0], policy=c[1], predictor=c[2])),
+                              " | ".join(cells)))
+        w("")
+        for lr in lrs:
+            seq = summ.get((model, lr, 1, "sequential", "latest", "none"))
+            seq_final = seq["final"][0] if seq else None
+            for k in stage_counts:
+                keys = [key for key in summ if key[0] == model and key[1] == lr and key[2] == k]
+                if not keys:
+                    continue
+                lat = summ.get((model, lr, k, "pipedream", "latest", "none"))
+                lat_final = lat["final"][0] if lat else None
+                w("### %s, lr %g, K = %d" % (model, lr, k))
+                w("")
+                w("| configuration | seeds | final top-1 (%) | best top-1 (%) | gap to sequential "
+                  "(pts) | share of latest's gap closed | final test loss | staleness per stage "
+                  "| prediction quality per stage | images/s |")
+                w("|---|---|---|---|---|---|---|---|---|---|")
+                rows = ([(model, lr, 1, "sequential", "latest", "none")] if seq else []) + [
+                    key for key in (tuple([model, lr, k]) + c for c in pipeline_configs(k))
+                    if key in summ]
+                for key in rows:
+                    s = summ[key]
+                    cfg = groups[key]["cfg"]
+                    gap = (seq_final - s["final"][0]) if seq_final is not None else None
+                    closed = None
+                    if (seq_final is not None and lat_final is not None and
+                            cfg["schedule"] == "pipedream" and cfg["policy"] != "latest" and
+                            seq_final - lat_final > 0):
+                        closed = (s["final"][0] - lat_final) / (seq_final - lat_final)
+                    w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                        label(cfg), s["n"], pm(s["final"]), pm(s["best"]),
+                        fmt(gap) if key[3] != "sequential" else "0",
+                        ("%.0f%%" % (100 * closed)) if closed is not None else "–",
+                        pm(s["loss"], 3), per_stage(s["stale"], 1),
+                        per_stage(s["quality"], 2), pm(s["ips"], 0)))
+                w("")
+                written = plot_group(plt, args.plots, model, lr, k, groups, seq, preset)
+                for path in written:
+                    rel = os.path.relpath(path, os.path.dirname(os.path.abspath(args.doc)))
+                    w("![%s](%s)" % (os.path.basename(path), rel))
+                w("")
+    replace_block(args.doc, "study:%s" % preset, "\n".join(lines) + "\n")
+    print("wrote %s (%d runs)" % (args.doc, done))
+
+
+def plot_group(plt, plot_dir, model, lr, k, groups, seq, preset):
+    series = []
+    if seq:
+        series.append(("sequential", groups[(model, lr, 1, "sequential", "latest", "none")]))
+    for c in pipeline_configs(k):
+        key = (model, lr, k) + c
+        if key in groups:
+            series.append((label(groups[key]["cfg"]), groups[key]))
+    tag = "%s-%s-lr%g-k%d" % (preset, model, lr, k)
+    written = []
+
+    def style(name):
+        if name == "sequential":
+            return dict(color="black", linewidth=2.5)
+        if name.startswith("gpipe") or name.startswith("1f1b"):
+            return dict(color="grey", linestyle=":")
+        if name == "pipedream/latest":
+            return dict(color="tab:red", linewidth=2)
+        if name == "pipedream/stash":
+            return dict(color="tab:orange", linewidth=2)
+        ls = "--" if "predict-stash" in name else "-"
+        col = {"linear": "tab:blue", "nesterov": "tab:green",
+               "constant-gradient": "tab:purple"}[name.split("/")[-1]]
+        return dict(color=col, linestyle=ls)
+
+    for metric, ylabel, fname in [("top1", "test top-1 (%)", "accuracy"),
+                                  ("loss", "test loss", "loss")]:
+        fig, ax = plt.subplots(figsize=(7.5, 4.5))
+        for name, g in series:
+            n_ep = min(len(ep) for ep in g["runs"])
+            xs = list(range(1, n_ep + 1))
+            ys = [statistics.mean(ep[i][metric] for ep in g["runs"]) for i in range(n_ep)]
+            ax.plot(xs, ys, marker="o", label=name, **style(name))
+        ax.set_title("%s, %s per epoch: %s, lr %g, K = %d (mean over seeds)" % (
+            preset, ylabel, model, lr, k), fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        path = os.path.join(plot_dir, "%s-%s.png" % (tag, fname))
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    drawn = False
+    for name, g in series:
+        if "predict" not in name:
+            continue
+        q = average_stage([[v if v is not None else float("nan")
+                            for v in ep[-1].get("quality_per_stage", [])] for ep in g["runs"]])
+        xs = [i for i, v in enumerate(q) if v is not None]
+        if xs:
+            ax.plot(xs, [q[i] for i in xs], marker="o", label=name, **style(name))
+            drawn = True
+    if drawn:
+        ax.axhline(1.0, color="tab:red", linewidth=1, label="stale weights (= 1)")
+        ax.set_title("%s, prediction quality per stage, last epoch: %s, lr %g, K = %d\n"
+                     "|W_hat - W(i)| / |W_stale - W(i)|, 0 = perfect" % (preset, model, lr, k),
+                     fontsize=9)
+        ax.set_xlabel("stage")
+        ax.set_ylabel("relative prediction error")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        path = os.path.join(plot_dir, "%s-quality.png" % tag)
+        fig.savefig(path, dpi=110)
+        written.append(path)
+    plt.close(fig)
+    return written
+
+
+# Timing: one epoch of each schedule at K = 4 on this machine's CPU (all stages share its
+# cores, so this measures the engine's CPU cost, not a K-device speed-up), then each schedule's
+# makespan projected to K devices by `augur simulate`. There is no command that writes a
+# measured unit profile (save_profile_json has no CLI), so the projection uses the
+# simulator's analytic per-unit costs (multiply-adds) scaled so that the simulated sequential
+# mini-batch takes what it measurably takes here: the shape of the costs is analytic, their
+# total is measured.
+TIMING = [("sequential", 1, 1), ("naive", 4, 1), ("gpipe", 4, 1), ("gpipe", 4, 2),
+          ("gpipe", 4, 4), ("gpipe", 4, 8), ("1f1b", 4, 4), ("pipedream", 4, 1)]
+
+
+def timing_name(sched, k, m):
+    return "time-%s-k%d-m%d" % (sched, k, m)
+
+
+def simulate_ms(augur, model, sched, k, m, batch, steps):
+    """Projected milliseconds for one epoch of `steps` mini-batches."""
+    if sched == "pipedream":  # one pipeline run per epoch; each micro-batch is a mini-batch
+        extra = ["--micro-batches", str(steps), "--batch-size", str(batch * steps)]
+        reps = 1
+    else:
+        extra = ["--micro-batches", str(m), "--batch-size", str(batch)]
+        reps = steps
+    out = subprocess.run([augur, "simulate", "--pp-schedule", sched, "--pp-stages", str(k),
+                          "--model", model, "--image-size", "28"] + extra,
+                         capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("makespan"):
+            return float(line.split()[1]) * reps
+    raise RuntimeError("no makespan in simulate output:\n" + out)
+
+
+def cmd_timing(args):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    augur = os.path.abspath(args.augur)
+    p = PRESETS[args.preset]
+    model = p["model"][0] if isinstance(p["model"], list) else p["model"]
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for sched, k, m in TIMING:
+        d = os.path.join(args.out, timing_name(sched, k, m))
+        if not complete(d, 1):
+            os.makedirs(d, exist_ok=True)
+            cmd = [augur, "train", "--model", model, "--dataset", p["dataset"],
+                   "--limit-train", str(p["limit_train"]), "--limit-test", "200", "--epochs",
+                   "1", "-b", str(p["batch"]), "--seed", "1", "--pp-schedule", sched,
+                   "--pp-stages", str(k), "--micro-batches", str(m), "--weight-policy",
+                   "latest", "--predictor", "none", "--quality-every", "0", "-j",
+                   str(p["workers"]), "--output-dir", d, "--print-freq", "1000000"]
+            with open(os.path.join(d, "log.txt"), "w") as log:
+                log.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
+                log.flush()
+                subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+        ep = load_metrics(d)
+        if not ep:
+            print("timing: %s failed, see %s/log.txt" % (sched, d))
+            continue
+        rows.append(dict(sched=sched, k=k, m=m, secs=ep[0]["epoch_seconds"],
+                         ips=ep[0]["images_per_s"], steps=ep[0]["step"]))
+        print("timing: %s K=%d M=%d: %.1f s" % (sched, k, m, ep[0]["epoch_seconds"]), flush=True)
+    if not rows:
+        sys.exit("timing: nothing measured")
+    seq = next(r for r in rows if r["sched"] == "sequential")
+    steps = seq["steps"]
+    seq_sim = simulate_ms(augur, model, "sequential", 1, 1, p["batch"], steps)
+    scale = seq["secs"] * 1e3 / seq_sim
+    for r in rows:
+        r["proj"] = simulate_ms(augur, model, r["sched"], r["k"], r["m"], p["batch"],
+                                steps) * scale / 1e3
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    names = ["%s K=%d M=%d" % (r["sched"], r["k"], r["m"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    xs = range(len(rows))
+    ax.bar([x - 0.2 for x in xs], [r["secs"] for r in rows], 0.4,
+           label="measured here (CPU, all stages share 2 cores)")
+    ax.bar([x + 0.2 for x in xs], [r["proj"] for r in rows], 0.4,
+           label="projected to K devices (simulator, analytic costs scaled to the measured "
+                 "sequential time)")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("seconds per epoch (%d mini-batches of %d)" % (steps, p["batch"]))
+    ax.set_title("Time per epoch by schedule: %s, Fashion-MNIST subset" % model, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    os.makedirs(args.plots, exist_ok=True)
+    png = os.path.join(args.plots, "%s-timing.png" % args.preset)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    lines = ["## Time per epoch by schedule (%s preset, generated)" % args.preset, "",
+             "- Produced by: `/usr/bin/python3 bench/staleness/run_study.py timing --preset %s "
+             "--out %s --doc %s --plots %s`" % (args.preset, args.out, args.doc, args.plots),
+             "- Commit `%s`; machine: %d-core CPU, no GPU (shared with other jobs)." % (
+                 commit, os.cpu_count()),
+             "- Measured: one training epoch (%d mini-batches of %d) with every stage on the CPU. "
+             "All K stages share the same 2 cores, so pipelining cannot speed this up; the "
+             "numbers show the engine's CPU cost per schedule." % (steps, p["batch"]),
+             "- Projected (labelled so): `augur simulate` makespans with the analytic per-unit "
+             "costs of %s at 28x28, scaled by %.3g so that the simulated sequential epoch equals "
+             "the measured one. No command writes a measured unit profile "
+             "(`save_profile_json` has no CLI), so the projection is not from measured "
+             "per-unit costs; links are free." % (model, scale), "",
+             "| schedule | K | M | measured s/epoch (CPU) | measured images/s | projected s/epoch "
+             "on K devices | projected speed-up vs sequential |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append("| %s | %d | %d | %.1f | %.0f | %.2f | %.2fx |" % (
+            r["sched"], r["k"], r["m"], r["secs"], r["ips"], r["proj"],
+            seq["proj"] / r["proj"]))
+    lines += ["", "![timing](%s)" % os.path.relpath(
+        png, os.path.dirname(os.path.abspath(args.doc))), ""]
+    replace_block(args.doc, "timing:%s" % args.preset, "\n".join(lines) + "\n")
+    print("wrote", args.doc, png)
+
+
+def replace_block(doc, tag, text):
+    begin, end = "<!-- %s:begin -->" % tag, "<!-- %s:end -->" % tag
+    old = ""
+    if os.path.exists(doc):
+        with open(doc) as f:
+            old = f.read()
+    block = begin + "\n" + text + end
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
+    else:
+        new = (old.rstrip() + "\n\n" if old else "# Results\n\n") + block + "\n"
+    with open(doc, "w") as f:
+        f.write(new)
+
+
+def cmd_list(args):
+    for r in plan(args.preset):
+        print(run_name(r))
+    print("%d runs" % len(plan(args.preset)), file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("action", choices=["run", "summarize", "timing", "list"])
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    ap.add_argument("--out", help="runs folder (default runs/study-PRESET)")
+    ap.add_argument("--augur", default=os.path.join(REPO, "build/h/apps/augur"))
+    ap.add_argument("--doc", default=os.path.join("docs", "results.md"))
+    ap.add_argument("--plots", default=os.path.join("docs", "results"))
+    args = ap.parse_args()
+    args.out = args.out or os.path.join("runs", "study-" + args.preset)
+    {"run": cmd_run, "summarize": cmd_summarize, "timing": cmd_timing, "list": cmd_list}[args.action](args)
+
+
+if __name__ == "__main__":
+    main()
