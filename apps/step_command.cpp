@@ -149,15 +149,8 @@ int run_step(const StepOptions& o) {
 
   std::unique_ptr<optim::Optimizer> opt;
   if (o.steps > 0) {
-    optim::OptimizerConfig cfg;
-    cfg.kind = optim::parse_optimizer_kind(o.optimizer);
-    if (cfg.kind == optim::OptimizerKind::Sgd) {
-      cfg.sgd.momentum = o.momentum;
-      cfg.sgd.weight_decay = o.wd;
-      cfg.sgd.nesterov = o.nesterov;
-    } else {
-      cfg.adamw.weight_decay = o.wd;
-    }
+    const optim::OptimizerConfig cfg =
+        optim::optimizer_config(o.optimizer, o.momentum, o.wd, o.nesterov);
     // Every parameter decays, as with a plain torch.optim optimizer over model.parameters().
     opt = std::make_unique<optim::Optimizer>(cfg, optim::LrSchedule::constant(o.lr),
                                              optim::DecayMask::all(net.params.size()), device,

@@ -241,15 +241,8 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
     throw Error("the training set (" + std::to_string(loader.samples_per_epoch()) +
                 " samples) is smaller than one batch of " + std::to_string(o.batch_size));
 
-  optim::OptimizerConfig oc;
-  oc.kind = optim::parse_optimizer_kind(o.optimizer);
-  if (oc.kind == optim::OptimizerKind::Sgd) {
-    oc.sgd.momentum = o.momentum;
-    oc.sgd.weight_decay = o.wd;
-    oc.sgd.nesterov = o.nesterov;
-  } else {
-    oc.adamw.weight_decay = o.wd;
-  }
+  const optim::OptimizerConfig oc =
+      optim::optimizer_config(o.optimizer, o.momentum, o.wd, o.nesterov);
   EngineOptions eo;
   eo.policy = parse_weight_policy(o.weight_policy);
   eo.predictor = optim::parse_predictor(o.predictor);

@@ -38,6 +38,20 @@ const char* optimizer_kind_name(OptimizerKind kind) {
   return kind == OptimizerKind::Sgd ? "sgd" : "adamw";
 }
 
+OptimizerConfig optimizer_config(const std::string& kind, double momentum, double weight_decay,
+                                 bool nesterov) {
+  OptimizerConfig c;
+  c.kind = parse_optimizer_kind(kind);
+  if (c.kind == OptimizerKind::Sgd) {
+    c.sgd.momentum = momentum;
+    c.sgd.weight_decay = weight_decay;
+    c.sgd.nesterov = nesterov;
+  } else {
+    c.adamw.weight_decay = weight_decay;
+  }
+  return c;
+}
+
 kernels::StepScalars step_scalars(const OptimizerConfig& config, double lr, int64_t steps_done) {
   kernels::StepScalars s;
   s.first_step = steps_done == 0;

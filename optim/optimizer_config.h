@@ -45,6 +45,11 @@ struct OptimizerConfig {
 OptimizerKind parse_optimizer_kind(const std::string& name);
 const char* optimizer_kind_name(OptimizerKind kind);
 
+// A configuration from the command line's terms: `kind` "sgd" or "adamw"; momentum and
+// Nesterov apply to SGD, weight decay to both (AdamW's other settings keep their defaults).
+OptimizerConfig optimizer_config(const std::string& kind, double momentum, double weight_decay,
+                                 bool nesterov);
+
 // The kernel scalars of the step that follows `steps_done` steps, at learning rate `lr`.
 kernels::StepScalars step_scalars(const OptimizerConfig& config, double lr, int64_t steps_done);
 
