@@ -26,7 +26,8 @@ void import_all(const SafetensorsFile& f, Engine* engine) {
   }
   for (const auto& [name, entry] : f.entries()) {
     const std::string bare = name.rfind("module.", 0) == 0 ? name.substr(7) : name;
-    if (!claimed.count(bare) && bare.rfind("optimizer.", 0) != 0)
+    if (!claimed.count(bare) && bare.rfind("optimizer.", 0) != 0 &&
+        bare.rfind("predictor.", 0) != 0)
       throw Error("'" + f.source() + "' holds '" + name + "', which this model does not have");
   }
   engine->set_weights(w, st);
@@ -43,6 +44,12 @@ void save_checkpoint(const std::string& path, const Engine& engine, const Traini
         out.add(state_key(static_cast<int>(r), k), "F32", {static_cast<int64_t>(arenas[r].size())},
                 arenas[r].data(), arenas[r].size() * sizeof(float));
   }
+  const auto last = engine.last_gradients();
+  for (size_t r = 0; r < last.size(); ++r)
+    if (!last[r].empty())
+      out.add("predictor.stage" + std::to_string(r) + ".last_gradient", "F32",
+              {static_cast<int64_t>(last[r].size())}, last[r].data(),
+              last[r].size() * sizeof(float));
   out.add_metadata("format", "pt");
   out.add_metadata("augur.epoch", std::to_string(state.epoch));
   out.add_metadata("augur.steps_done", std::to_string(state.steps_done));
@@ -91,6 +98,17 @@ TrainingState load_checkpoint(const std::string& path, Engine* engine) {
     if (needed && !any) throw Error("'" + path + "' lacks the optimizer state this run needs");
     if (needed) engine->set_optimizer_state(k, arenas, s.steps_done);
   }
+  // The gradient the extrapolating predictors keep between runs.
+  std::vector<std::vector<float>> last(static_cast<size_t>(engine->stages()));
+  for (int r = 0; r < engine->stages(); ++r) {
+    const std::string key = "predictor.stage" + std::to_string(r) + ".last_gradient";
+    if (!f.contains(key)) continue;
+    const auto& e = f.entry(key);
+    if (e.dtype != "F32") throw Error("'" + path + "': " + key + " is not F32");
+    last[r].resize(static_cast<size_t>(e.numel()));
+    std::memcpy(last[r].data(), f.data(key), e.bytes());
+  }
+  engine->set_last_gradients(last);
   // Optimizers without state still count their steps (schedules depend on them).
   const auto none = engine->optimizer_state(0);
   bool stateless = true;

@@ -615,6 +615,28 @@ void Engine::set_optimizer_state(int index, const std::vector<std::vector<float>
   }
 }
 
+std::vector<std::vector<float>> Engine::last_gradients() const {
+  std::vector<std::vector<float>> out;
+  for (const auto& st : stages_)
+    out.push_back(st->last_grads.empty() ? std::vector<float>()
+                                         : to_host(st->last_grads, st->stream));
+  return out;
+}
+
+void Engine::set_last_gradients(const std::vector<std::vector<float>>& grads) {
+  AUGUR_ARG_CHECK(grads.size() == stages_.size(), "last gradients for ", grads.size(),
+                  " stages given to ", stages_.size());
+  for (auto& st : stages_) {
+    const auto& g = grads[static_cast<size_t>(st->index)];
+    if (g.empty()) {
+      st->last_grads = Tensor();
+      continue;
+    }
+    st->last_grads = Tensor::empty(st->grads.shape(), DType::F32, st->device, &st->stream);
+    from_host(g, st->last_grads, st->stream, "last gradient", st->index);
+  }
+}
+
 void Engine::export_model(SafetensorsWriter* out) const {
   for (const auto& st : stages_) {
     export_parameters(st->net, to_host(st->weights, st->stream), out);

@@ -117,6 +117,10 @@ class Engine {
                    const std::vector<std::vector<float>>& states);
   void set_optimizer_state(int index, const std::vector<std::vector<float>>& state,
                            int64_t steps_done);
+  // The gradient of each stage's last step, kept between runs for the predictors that
+  // extrapolate it (empty where none is kept): part of a checkpoint.
+  std::vector<std::vector<float>> last_gradients() const;
+  void set_last_gradients(const std::vector<std::vector<float>>& grads);
 
   // The model under torchvision names (parameters and buffers of every stage).
   void export_model(SafetensorsWriter* out) const;

@@ -48,12 +48,18 @@ def tensors(path):
 
 
 def case_resume(d):
+    for predictor in ("nesterov", "linear"):
+        resume_once(os.path.join(d, predictor), ["--predictor", predictor])
+
+
+def resume_once(d, extra):
     # An uninterrupted 2-epoch run, and one "interrupted" after epoch 0: resumed from the
     # epoch-0 checkpoint (model_0 is written together with it and holds the same state).
+    # The linear predictor also keeps the last step's gradient across the resumption.
     full, part = os.path.join(d, "full"), os.path.join(d, "part")
-    run(SMALL + ["--epochs", "2", "--output-dir", full])
-    run(SMALL + ["--epochs", "2", "--output-dir", part, "--resume",
-                 os.path.join(full, "model_0.safetensors")])
+    run(SMALL + extra + ["--epochs", "2", "--output-dir", full])
+    run(SMALL + extra + ["--epochs", "2", "--output-dir", part, "--resume",
+                         os.path.join(full, "model_0.safetensors")])
     a, b = epochs(full)[1:], epochs(part)
     assert len(a) == 1 and len(b) == 1, (a, b)
     for ra, rb in zip(a, b):
