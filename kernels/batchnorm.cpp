@@ -1,11 +1,11 @@
 #include "kernels/batchnorm.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <vector>
 
 #include "kernels/batchnorm_args.h"
 #include "kernels/batchnorm_math.h"
+#include "kernels/cpu_overlap.h"
 #include "kernels/dispatch.h"
 #include "kernels/profile.h"
 #include "runtime/thread_pool.h"
@@ -175,8 +175,8 @@ void input_grad_elements(const T* x, const T* y, const T* dy, T* dx, T* dr, int6
 // The same for outputs that overlap none of the inputs nor each other, as is the case when
 // a layer allocates them. Saying so (restrict) lets the compiler vectorise: with ten
 // pointers in the loop its own runtime overlap checks kept it on the scalar path, which the
-// loop above remains for (dx may alias dy). Not inlined: GCC drops the restrict qualifiers of
-// an inlined function's parameters.
+// loop above remains for (dx may alias dy). Not inlined: inlined into the row loop, GCC 12
+// lost the restrict information and took the scalar path again.
 template <class T, bool kRelu, bool kResidual>
 [[gnu::noinline]] void input_grad_elements_disjoint(const T* __restrict__ x,
                                                     const T* __restrict__ y,
@@ -194,18 +194,12 @@ template <class T, bool kRelu, bool kResidual>
 }
 
 template <class T, bool kRelu, bool kResidual>
-void input_grad_row(bool disjoint, const T* x, const T* y, const T* dy, T* dx, T* dr, int64_t n,
+void input_grad_row(bool apart, const T* x, const T* y, const T* dy, T* dx, T* dr, int64_t n,
                     const ChannelCoeffs<T>& k) {
-  if (disjoint)
+  if (apart)
     input_grad_elements_disjoint<T, kRelu, kResidual>(x, y, dy, dx, dr, n, k);
   else
     input_grad_elements<T, kRelu, kResidual>(x, y, dy, dx, dr, n, k);
-}
-
-// Whether [a, a + bytes) and [b, b + bytes) are disjoint (null never overlaps).
-bool apart(const void* a, const void* b, size_t bytes) {
-  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
-  return !a || !b || pa + bytes <= pb || pb + bytes <= pa;
 }
 
 template <class T>
@@ -242,19 +236,21 @@ void backward_impl(const TensorView& x, const TensorView& y, const TensorView& d
   const ChannelCoeffs<T> k{mean.data(), invstd.data(), gamma.data(), mean_g.data(),
                            mean_gxc.data()};
   const size_t bytes = static_cast<size_t>(d.rows * C) * sizeof(T);
-  const bool disjoint = apart(pdx, px, bytes) && apart(pdx, py, bytes) && apart(pdx, pdy, bytes) &&
-                        apart(pdx, pdr, bytes) && apart(pdr, px, bytes) && apart(pdr, py, bytes) &&
-                        apart(pdr, pdy, bytes);
+  using cpu::disjoint;
+  const bool apart = disjoint(pdx, px, bytes) && disjoint(pdx, py, bytes) &&
+                     disjoint(pdx, pdy, bytes) && disjoint(pdx, pdr, bytes) &&
+                     disjoint(pdr, px, bytes) && disjoint(pdr, py, bytes) &&
+                     disjoint(pdr, pdy, bytes);
   for_rows(d.rows, C, [&](int64_t r) {
     const int64_t o = r * C;
     if (relu && pdr)
-      input_grad_row<T, true, true>(disjoint, px + o, py + o, pdy + o, pdx + o, pdr + o, C, k);
+      input_grad_row<T, true, true>(apart, px + o, py + o, pdy + o, pdx + o, pdr + o, C, k);
     else if (relu)
-      input_grad_row<T, true, false>(disjoint, px + o, py + o, pdy + o, pdx + o, nullptr, C, k);
+      input_grad_row<T, true, false>(apart, px + o, py + o, pdy + o, pdx + o, nullptr, C, k);
     else if (pdr)
-      input_grad_row<T, false, true>(disjoint, px + o, nullptr, pdy + o, pdx + o, pdr + o, C, k);
+      input_grad_row<T, false, true>(apart, px + o, nullptr, pdy + o, pdx + o, pdr + o, C, k);
     else
-      input_grad_row<T, false, false>(disjoint, px + o, nullptr, pdy + o, pdx + o, nullptr, C, k);
+      input_grad_row<T, false, false>(apart, px + o, nullptr, pdy + o, pdx + o, nullptr, C, k);
   });
 }
 

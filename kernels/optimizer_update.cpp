@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "kernels/cpu_overlap.h"
 #include "kernels/dispatch.h"
 #include "kernels/profile.h"
 #include "runtime/thread_pool.h"
@@ -123,10 +124,10 @@ void for_each_run(const CpuArena& a, const F& fn) {
   });
 }
 
-// SGD with momentum after its first step, predicting nothing: what every step of plain
-// training runs. The generic loop's element math with the per-pass choices fixed outside the
-// loop, so that the compiler vectorises it (the generic loop's per-element branches keep it
-// scalar, about 3x slower on a memory-bound pass over the whole arena).
+// SGD with momentum after its first step, predicting nothing, on arenas that do not overlap:
+// what every step of plain training runs. The generic loop's element math with the per-pass choices
+// fixed outside the loop, so that the compiler vectorises it (the generic loop's per-element
+// branches keep it scalar, about 3x slower on a memory-bound pass over the whole arena).
 template <class T, bool kDecay, bool kNesterov, bool kZeroGrads>
 void sgd_momentum_run(T* __restrict__ w, T* __restrict__ g, T* __restrict__ v, int64_t n,
                       StepCoeffs<T> c) {
@@ -172,7 +173,9 @@ void step_cpu(const CpuArena& a, const detail::OptimizerAccess& acc, const StepC
   T* s1 = static_cast<T*>(a.s1);
   T* s2 = static_cast<T*>(a.s2);
   P* pred = static_cast<P*>(a.pred);
-  if (c.rule == UpdateRule::Sgd && c.momentum && !c.first_step && !acc.write_predicted) {
+  const size_t bytes = static_cast<size_t>(a.n) * sizeof(T);
+  if (c.rule == UpdateRule::Sgd && c.momentum && !c.first_step && !acc.write_predicted &&
+      cpu::disjoint(w, g, bytes) && cpu::disjoint(w, s1, bytes) && cpu::disjoint(g, s1, bytes)) {
     for_each_run(a, [&](int64_t lo, int64_t hi, bool decay) {
       sgd_momentum_run(w + lo, g + lo, s1 + lo, hi - lo, c, decay, acc.zero_grads);
     });
