@@ -181,6 +181,16 @@ AUGUR_HD T sub_rn(T a, T b) {
   return add_rn(a, -b);
 }
 
+// The grid-stride traversal of the CUDA optimizer kernel: thread t takes the vectors t, t + T,
+// t + 2T, ... of V elements, then the one element n - n % V + t if that is below n. The first
+// index it visits is where its decay cursor must start: a thread with no whole vector goes
+// straight to its tail element, which lies below t * V (starting the cursor at t * V skipped
+// the tail element's interval; the GPU validation of 2026-11-25 caught it).
+AUGUR_HD int64_t grid_stride_first_index(int64_t thread, int64_t n, int64_t vec) {
+  const int64_t groups = n / vec;
+  return thread < groups ? thread * vec : groups * vec + thread;
+}
+
 // Walks the table of intervals [begin, end) excluded from weight decay (sorted, disjoint,
 // flattened as begin0, end0, begin1, ...). Queries must come in non-decreasing index order, as
 // they do in a grid-stride loop and in a CPU chunk, so each costs a compare or two.

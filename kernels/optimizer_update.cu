@@ -124,7 +124,7 @@ template <bool PredictOnly, int V, class P>
 __global__ void __launch_bounds__(kBlock) optimizer_kernel(const Arena a) {
   const int64_t groups = a.n / V;
   const int64_t first = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  DecayCursor cursor(a.table, a.table_count, first * V);
+  DecayCursor cursor(a.table, a.table_count, grid_stride_first_index(first, a.n, V));
   for (int64_t gi = first; gi < groups; gi += int64_t(gridDim.x) * blockDim.x) {
     if constexpr (PredictOnly)
       predict_group<V, P>(a, gi * V, cursor);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/optimizer_math.h"
 #include "kernels/optimizer_update.h"
 #include "tests/support/close.h"
 #include "tests/support/gpu.h"
@@ -220,6 +221,43 @@ TEST_CASE("momentum SGD without a prediction keeps the gradients when asked, bit
     CHECK(to_vector<float>(fast.g, s) == g0);
     CHECK(bytes_of<float>(fast.w, s) == bytes_of<float>(generic.w, s));
     CHECK(bytes_of<float>(fast.s1, s) == bytes_of<float>(generic.s1, s));
+  }
+}
+
+TEST_CASE("the CUDA kernel's traversal visits each element once, with a valid decay cursor",
+          "[kernels][optimizer]") {
+  // Replays the grid-stride loop of kernels/optimizer_update.cu on the host: every thread's
+  // cursor starts at grid_stride_first_index and must answer each element it visits as a
+  // lookup in the whole table would.
+  for (int64_t vec : {1, 4}) {
+    for (int64_t threads : {1, 2, 3, 5, 64}) {
+      for (int64_t n = 1; n <= 40; ++n) {
+        INFO("vec " << vec << ", threads " << threads << ", n " << n);
+        const std::vector<int64_t> table = table_for(n);
+        const int64_t count = int64_t(table.size() / 2);
+        auto excluded = [&](int64_t i) {
+          for (int64_t k = 0; k < count; ++k)
+            if (table[2 * k] <= i && i < table[2 * k + 1]) return true;
+          return false;
+        };
+        std::vector<int> visits(size_t(n), 0);
+        bool cursor_ok = true;
+        const int64_t groups = n / vec;
+        for (int64_t t = 0; t < threads; ++t) {
+          k::DecayCursor cursor(table.data(), count, k::grid_stride_first_index(t, n, vec));
+          auto visit = [&](int64_t i) {
+            ++visits[size_t(i)];
+            cursor_ok = cursor_ok && cursor.decays(i) == !excluded(i);
+          };
+          for (int64_t gi = t; gi < groups; gi += threads)
+            for (int64_t l = 0; l < vec; ++l) visit(gi * vec + l);
+          if (vec > 1 && groups * vec + t < n) visit(groups * vec + t);
+        }
+        CHECK(cursor_ok);
+        if (threads >= vec)  // the kernel's launch always has at least V threads
+          CHECK(visits == std::vector<int>(size_t(n), 1));
+      }
+    }
   }
 }
 
