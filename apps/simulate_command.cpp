@@ -1,6 +1,8 @@
 // `augur simulate`: runs a pipeline schedule through the simulator with uniform, analytic
 // (a model's multiply-adds) or measured (a profile JSON) costs and prints makespan, bubble,
-// per-stage utilisation, memory and the realised staleness; optionally a Chrome trace.
+// per-stage utilisation, memory and the realised staleness; optionally a Chrome trace. With
+// --measure-on it first times every unit of --model on a device (the unit profiler) and can
+// save that profile, so a GPU's measured costs project pipelines of that GPU.
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -31,8 +33,10 @@ struct SimulateOptions {
   std::string schedule;
   int stages = 1;
   int micro_batches = 1;
-  std::string model, profile, balance, trace;
+  std::string model, profile, balance, trace, measure_on, save_profile;
   int image_size = 224;
+  int input_channels = 3;
+  int repeats = 5;
   int num_classes = 1000;
   int batch_size = 0;  // 0: 32 samples per micro-batch
   double link_gbps = 0, link_latency_us = 0;
@@ -57,7 +61,8 @@ Costs build_costs(const SimulateOptions& o, const CLI::App& sub) {
   Costs c;
   const bool have_model = !o.model.empty(), have_profile = !o.profile.empty();
   if (!have_model && !have_profile) {
-    for (const char* flag : {"--balance", "--batch-size", "--image-size", "--num-classes"})
+    for (const char* flag : {"--measure-on", "--balance", "--batch-size", "--image-size",
+                             "--num-classes", "--input-channels"})
       if (sub.count(flag)) throw CLI::ValidationError(flag, "needs --model or --profile");
     c.model = uniform_costs(o.stages, o.forward_ms * 1e3, o.backward_ms * 1e3, o.step_ms * 1e3,
                             o.boundary_bytes);
@@ -78,7 +83,19 @@ Costs build_costs(const SimulateOptions& o, const CLI::App& sub) {
   double scale = 1;
   int micro = o.batch_size ? o.batch_size / o.micro_batches : 32;
   int64_t costed_micro = micro;
-  if (have_profile) {
+  if (!o.measure_on.empty()) {
+    if (!have_model) throw CLI::ValidationError("--measure-on", "needs --model");
+    if (have_profile) throw CLI::ValidationError("--measure-on", "excludes --profile");
+    const Device on = Device::parse(o.measure_on);
+    ResNetOptions ro{o.num_classes, o.input_channels, o.image_size};
+    const UnitProfile profile = profile_units(resnet_spec(o.model, ro), micro, on, o.repeats);
+    if (!o.save_profile.empty()) save_profile_json(profile, o.save_profile);
+    units = profile.units;
+    c.description = "measured on " + profile.device_description + ": " + o.model + " at " +
+                    std::to_string(o.image_size) + "x" + std::to_string(o.image_size) +
+                    ", median of " + std::to_string(o.repeats) + " runs per unit";
+    if (!o.save_profile.empty()) c.description += ", saved to " + o.save_profile;
+  } else if (have_profile) {
     const UnitProfile profile = load_profile_json(o.profile);
     if (have_model && o.model != profile.model)
       throw Error("--model " + o.model + " does not match the profile's model '" + profile.model +
@@ -91,7 +108,7 @@ Costs build_costs(const SimulateOptions& o, const CLI::App& sub) {
                     ", micro-batches of " + std::to_string(profile.micro_batch) + ")";
     if (scale != 1) c.description += ", scaled linearly to " + std::to_string(micro) + " samples";
   } else {
-    ResNetOptions ro{o.num_classes, 3, o.image_size};
+    ResNetOptions ro{o.num_classes, o.input_channels, o.image_size};
     units = analytic_unit_costs(resnet_spec(o.model, ro), micro, device.flops_per_s);
     c.description = "analytic " + o.model + " at " + std::to_string(o.image_size) + "x" +
                     std::to_string(o.image_size) + ": " + fixed(o.device_tflops, 0) +
@@ -195,6 +212,15 @@ void register_simulate_command(CLI::App& app) {
   sub->add_option("--profile", o->profile,
                   "Measured per-unit costs (augur-unit-profile JSON from the unit profiler)")
       ->check(CLI::ExistingFile);
+  sub->add_option("--measure-on", o->measure_on,
+                  "Measure --model's per-unit costs on this device (cpu, cuda:N) instead of "
+                  "estimating them");
+  sub->add_option("--repeats", o->repeats, "Timed runs per unit for --measure-on (median kept)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--save-profile", o->save_profile,
+                  "Write the costs measured by --measure-on as a profile JSON (for --profile)");
+  sub->add_option("--input-channels", o->input_channels, "Input channels for --model")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--balance", o->balance,
                   "Units per stage, e.g. 3,4,4,2 (default: an even split by cost)");
   sub->add_option("--link-gbps", o->link_gbps, "Link bandwidth in Gbit/s (0: free)")
@@ -220,6 +246,9 @@ void register_simulate_command(CLI::App& app) {
   sub->add_flag("--show-lists", o->show_lists, "Print the lowered action lists");
   set_command_runner(sub, [o, sub] {
     SimulateOptions opts = *o;
+    for (const char* flag : {"--repeats", "--save-profile"})
+      if (sub->count(flag) && opts.measure_on.empty())
+        throw CLI::ValidationError(flag, "needs --measure-on");
     for (const char* flag : {"--forward-ms", "--backward-ms", "--step-ms", "--boundary-bytes"})
       if (sub->count(flag) && (!opts.model.empty() || !opts.profile.empty()))
         throw CLI::ValidationError(flag, "uniform costs do not combine with --model or --profile");

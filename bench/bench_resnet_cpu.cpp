@@ -2,10 +2,15 @@
 // classes as for CIFAR-sized training) at 32x32, batch 32, forward + softmax cross-entropy +
 // backward + SGD (momentum 0.9, weight decay 5e-4, lr 0.01) on a fixed synthetic batch. The
 // peer is PyTorch's CPU backend running the same loop (bench/torch_resnet_cpu.py;
-// bench/compare_resnet_cpu.sh runs both in one invocation and prints the ratio).
+// bench/compare_resnet_cpu.sh runs both in one invocation and prints the ratio). With
+// --device cuda:N the same loop runs on a GPU (its peer: torch_resnet_cpu.py --device cuda,
+// run by scripts/gpu-validate.sh).
 //
 //   bench_resnet_cpu [--model resnet50] [--steps 20] [--warmup 3] [--batch 32] [--size 32]
-//                    [--classes 10] [--profile]
+//                    [--classes 10] [--device cpu] [--tf32] [--profile]
+//
+// On a GPU, convolution algorithms are chosen by timing (as torch.backends.cudnn.benchmark);
+// --tf32 lets cuDNN and cuBLAS use TF32 tensor cores (the peer then allows them too).
 //
 // Threads: AUGUR_NUM_THREADS (the comparison script sets 2). The headline img/s is the median
 // over the timed steps, measured with profiling off. --profile (or AUGUR_PROFILE=1) then runs
@@ -22,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/gpu_math.h"
 #include "kernels/profile.h"
 #include "layers/softmax_cross_entropy.h"
 #include "models/resnet.h"
@@ -37,7 +43,8 @@ namespace {
 struct Options {
   std::string model = "resnet50";
   int steps = 20, warmup = 3, batch = 32, size = 32, classes = 10;
-  bool profile = false;
+  Device device = Device::cpu();
+  bool profile = false, tf32 = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -48,6 +55,8 @@ Options parse(int argc, char** argv) {
     const bool has_value = i + 1 < argc;
     if (a == "--profile")
       o.profile = true;
+    else if (a == "--tf32")
+      o.tf32 = true;
     else if (a == "--model" && has_value)
       o.model = argv[++i];
     else if (a == "--steps" && has_value)
@@ -58,6 +67,8 @@ Options parse(int argc, char** argv) {
       o.batch = std::max(2, std::atoi(argv[++i]));
     else if (a == "--size" && has_value)
       o.size = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--device" && has_value)
+      o.device = Device::parse(argv[++i]);
     else if (a == "--classes" && has_value)
       o.classes = std::max(2, std::atoi(argv[++i]));
     else
@@ -67,7 +78,7 @@ Options parse(int argc, char** argv) {
 }
 
 Tensor upload(const std::vector<float>& host, Shape shape, const Stream& s) {
-  Tensor t = Tensor::empty(shape, DType::F32, Device::cpu(), &s);
+  Tensor t = Tensor::empty(shape, DType::F32, s.device(), &s);
   copy(t, TensorView(const_cast<float*>(host.data()), DType::F32, Device::cpu(), shape), s);
   return t;
 }
@@ -76,21 +87,21 @@ class Trainer {
  public:
   explicit Trainer(const Options& o)
       : net_(build_model(resnet_spec(o.model, {o.classes, 3, o.size}))),
-        stream_(Stream::cpu()),
+        stream_(Stream::create(o.device)),
         optimizer_(config(), optim::LrSchedule::constant(0.01),
-                   optim::DecayMask::all(net_.params.size()), Device::cpu(), stream_) {
+                   optim::DecayMask::all(net_.params.size()), o.device, stream_) {
     std::vector<float> w, st;
     initialize_stage(net_, 1, &w, &st);
     weights_ = upload(w, Shape{net_.params.size()}, stream_);
     state_ = upload(st, Shape{net_.state.size()}, stream_);
-    grads_ = Tensor::zeros(Shape{net_.params.size()}, DType::F32, Device::cpu(), stream_);
+    grads_ = Tensor::zeros(Shape{net_.params.size()}, DType::F32, o.device, stream_);
     Random rng(2);
     std::vector<float> x(size_t(o.batch) * o.size * o.size * 3);
     for (float& v : x) v = float(rng.normal());
     input_ = upload(x, Shape::nhwc(o.batch, o.size, o.size, 3), stream_);
     std::vector<int64_t> labels(size_t(o.batch));
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = int64_t(i) % o.classes;
-    labels_ = Tensor::empty(Shape{o.batch}, DType::I64, Device::cpu(), &stream_);
+    labels_ = Tensor::empty(Shape{o.batch}, DType::I64, o.device, &stream_);
     copy(labels_, TensorView(labels.data(), DType::I64, Device::cpu(), Shape{o.batch}), stream_);
     stream_.synchronize();
   }
@@ -108,8 +119,10 @@ class Trainer {
     const Tensor loss = SoftmaxCrossEntropy().forward_backward(logits, labels_, &dlogits, stream_);
     (void)net_.net->backward(pass, saved, dlogits, false);
     optimizer_.step(weights_, grads_, stream_);
+    float host = 0;  // reading the loss waits for the step, as PyTorch's loss.item() does
+    copy(TensorView(&host, DType::F32, Device::cpu(), Shape{1}), loss, stream_);
     stream_.synchronize();
-    return loss.data<float>()[0];
+    return host;
   }
 
  private:
@@ -162,9 +175,12 @@ void print_breakdown(const profile::Totals& t, double step_seconds, int steps) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  if (o.device.is_cuda()) kernels::set_conv_algo_search(kernels::ConvAlgoSearch::Benchmark);
+  kernels::set_gpu_allow_tf32(o.tf32);
   Trainer trainer(o);
-  std::printf("%s, %d classes, batch %d at %dx%d, SGD momentum 0.9, %d pool threads\n",
-              o.model.c_str(), o.classes, o.batch, o.size, o.size, ThreadPool::global().size());
+  std::printf("%s, %d classes, batch %d at %dx%d, SGD momentum 0.9, on %s%s, %d pool threads\n",
+              o.model.c_str(), o.classes, o.batch, o.size, o.size, o.device.str().c_str(),
+              o.tf32 ? " (TF32 allowed)" : "", ThreadPool::global().size());
 
   // The check before timing: finite losses that fall while the model fits the fixed batch.
   std::vector<float> losses;

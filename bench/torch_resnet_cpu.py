@@ -22,9 +22,9 @@ import torchvision
 
 def measure(layout, args):
     torch.manual_seed(0)
-    model = getattr(torchvision.models, args.model)(num_classes=args.classes)
-    x = torch.randn(args.batch, 3, args.size, args.size)
-    labels = torch.arange(args.batch) % args.classes
+    model = getattr(torchvision.models, args.model)(num_classes=args.classes).to(args.device)
+    x = torch.randn(args.batch, 3, args.size, args.size, device=args.device)
+    labels = torch.arange(args.batch, device=args.device) % args.classes
     if layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -37,7 +37,7 @@ def measure(layout, args):
         loss = loss_fn(model(x), labels)
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss.item()  # waits for the step on a GPU too
 
     losses = [step() for _ in range(args.warmup)]
     seconds = []
@@ -64,7 +64,14 @@ def main():
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--layout", choices=["both", "nchw", "channels_last"], default="both")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the peer of --device cuda:N)")
+    p.add_argument("--tf32", action="store_true", help="allow TF32 (the peer of --tf32)")
     args = p.parse_args()
+    if args.device.startswith("cuda"):
+        # Augur computes in true f32 unless --tf32: PyTorch does the same arithmetic.
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cudnn.benchmark = True  # Augur also picks its conv algorithms by timing
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, mkldnn "
           f"{torch.backends.mkldnn.is_available()}")

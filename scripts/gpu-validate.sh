@@ -27,7 +27,8 @@ prepare)
       libturbojpeg0-dev libgfortran5 >/dev/null)
   for d in .carry/debs/*.deb; do dpkg -x "$d" "$carry"; done
   rm -rf .carry/debs "$carry/usr/share/doc" "$carry/usr/share/man"
-  find "$carry" -name "*.a" -delete  # static archives: not needed, and too large to carry
+  # Static archives are too large to carry; Catch2 ships only static ones (about 1 MB).
+  find "$carry" -name "*.a" ! -name "libCatch2*" -delete
   # The whole of Fashion-MNIST (30 MB) does not fit beside the libraries in one call's 64 MiB:
   # the first 12800 training images and the full test set do (about 7 MB).
   python3 scripts/subset_idx.py /usr/share/datasets/fashion-mnist .carry/fashion-mnist 12800
@@ -54,6 +55,7 @@ run)
     -DBLAS_LIBRARIES="$multi/openblas-pthread/libopenblas.so" > "$out/configure.log" 2>&1 \
     || { tail -30 "$out/configure.log"; exit 1; }
   cmake --build --preset release -j 16 > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+  rm -f "$out/build.log" "$out/configure.log"  # kept only on failure: $OUT returns 8 files
   build/release/apps/augur info | tee -a "$out/gpu-report.txt"
   set +e
   ctest --preset release -L gpu --timeout 180 --output-junit "$out/gpu-junit.xml" 2>&1 | tee -a "$out/gpu-report.txt"
@@ -64,6 +66,26 @@ run)
     echo "== $(basename "$b") --device cuda:0" | tee -a "$out/gpu-report.txt"
     timeout 60 "$b" --device cuda:0 2>&1 | tee -a "$out/gpu-report.txt"
   done
+  # Whole-model training throughput against PyTorch on the same GPU, in true f32 and with TF32.
+  for tf in "" --tf32; do
+    echo "== resnet50 224x224 batch 64 training step ${tf:-f32}: augur vs PyTorch" | tee -a "$out/gpu-report.txt"
+    timeout 120 build/release/bench/bench_resnet_cpu --device cuda:0 --size 224 --batch 64 \
+      --classes 1000 --steps 20 $tf 2>&1 | tee -a "$out/gpu-report.txt"
+    timeout 120 "$py" bench/torch_resnet_cpu.py --device cuda --size 224 --batch 64 --classes 1000 \
+      --steps 20 $tf 2>&1 | tee -a "$out/gpu-report.txt"
+  done
+  # Measured per-unit costs on this GPU, for `augur simulate --profile` and the staleness
+  # study's projection (resnet20 on 28x28 Fashion-MNIST at the micro-batch sizes it runs).
+  mkdir -p /tmp/profiles
+  for b in 8 16 32 64; do
+    build/release/apps/augur simulate --pp-schedule gpipe --pp-stages 4 --model resnet20 \
+      --image-size 28 --input-channels 1 --batch-size "$b" --measure-on cuda:0 --repeats 20 \
+      --save-profile "/tmp/profiles/resnet20-28px-b$b.json" 2>&1 | tee -a "$out/gpu-report.txt"
+  done
+  build/release/apps/augur simulate --pp-schedule 1f1b --pp-stages 4 --micro-batches 4 \
+    --model resnet50 --image-size 224 --batch-size 128 --measure-on cuda:0 --repeats 20 \
+    --save-profile /tmp/profiles/resnet50-224px-b32.json 2>&1 | tee -a "$out/gpu-report.txt"
+  tar -C /tmp -cf "$out/profiles.tar" profiles
   echo "== augur train (resnet20, 4-stage pipedream, predict, one GPU)" | tee -a "$out/gpu-report.txt"
   timeout 150 build/release/apps/augur train --model resnet20 --data-path .carry/fashion-mnist \
     --device cuda:0 --pp-stages 4 --output-dir /tmp/augur-train 2>&1 | tail -8 | tee -a "$out/gpu-report.txt"

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""`augur simulate --measure-on`: the measured profile it saves reloads through --profile to
+the same stage costs, and its flags are refused where they make no sense, naming the flag.
+
+    test_simulate_cli.py AUGUR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+AUGUR = sys.argv[1]
+BASE = ["simulate", "--pp-schedule", "gpipe", "--pp-stages", "3", "--micro-batches", "2",
+        "--batch-size", "8"]
+MODEL = ["--model", "resnet20", "--image-size", "16", "--input-channels", "1"]
+
+
+def run(args, expect_ok=True):
+    p = subprocess.run([AUGUR] + args, capture_output=True, text=True)
+    if expect_ok and p.returncode != 0:
+        sys.exit(f"augur {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    if not expect_ok and p.returncode == 0:
+        sys.exit(f"augur {' '.join(args)} should have failed:\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def stage_table(out):
+    """The per-stage cost rows (stage, forward, backward, step, act MB, units)."""
+    rows, on = [], False
+    for line in out.splitlines():
+        if line.startswith("stage  forward ms"):
+            on = True
+        elif on and not line.strip():
+            break
+        elif on:
+            rows.append(line.split())
+    return rows
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        prof = os.path.join(d, "p.json")
+        measured = run(BASE + MODEL + ["--measure-on", "cpu", "--repeats", "2",
+                                       "--save-profile", prof]).stdout
+        assert "measured on cpu" in measured, measured
+        p = json.load(open(prof))
+        assert p["format"] == "augur-unit-profile" and p["model"] == "resnet20", p
+        assert p["micro_batch"] == 4 and p["in_channels"] == 1 and p["repeats"] == 2, p
+        assert all(u["forward_ms"] > 0 and u["backward_ms"] > 0 for u in p["units"]), p
+        reloaded = run(BASE + ["--profile", prof]).stdout
+        assert stage_table(measured) and stage_table(measured) == stage_table(reloaded), (
+            measured, reloaded)
+        for args, flag in [(["--save-profile", prof], "--save-profile"),
+                           (["--repeats", "3"], "--repeats"),
+                           (["--measure-on", "cpu"], "--measure-on"),
+                           (MODEL + ["--measure-on", "cpu", "--profile", prof], "--measure-on")]:
+            err = run(BASE + args, expect_ok=False).stderr
+            assert flag in err, (args, err)
+        err = run(BASE + MODEL + ["--measure-on", "tpu:0"], expect_ok=False).stderr
+        assert "tpu:0" in err, err
+    print("simulate measure: ok")
+
+
+if __name__ == "__main__":
+    main()
