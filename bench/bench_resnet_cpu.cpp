@@ -7,10 +7,12 @@
 // run by scripts/gpu-validate.sh).
 //
 //   bench_resnet_cpu [--model resnet50] [--steps 20] [--warmup 3] [--batch 32] [--size 32]
-//                    [--classes 10] [--device cpu] [--tf32] [--profile]
+//                    [--classes 10] [--device cpu] [--tf32] [--nondeterministic] [--profile]
 //
 // On a GPU, convolution algorithms are chosen by timing (as torch.backends.cudnn.benchmark);
-// --tf32 lets cuDNN and cuBLAS use TF32 tensor cores (the peer then allows them too).
+// --tf32 lets cuDNN and cuBLAS use TF32 tensor cores (the peer then allows them too);
+// --nondeterministic lets cuDNN use algorithms that accumulate with atomics (as PyTorch does
+// unless torch.backends.cudnn.deterministic is set).
 //
 // Threads: AUGUR_NUM_THREADS (the comparison script sets 2). The headline img/s is the median
 // over the timed steps, measured with profiling off. --profile (or AUGUR_PROFILE=1) then runs
@@ -44,7 +46,7 @@ struct Options {
   std::string model = "resnet50";
   int steps = 20, warmup = 3, batch = 32, size = 32, classes = 10;
   Device device = Device::cpu();
-  bool profile = false, tf32 = false;
+  bool profile = false, tf32 = false, nondeterministic = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -57,6 +59,8 @@ Options parse(int argc, char** argv) {
       o.profile = true;
     else if (a == "--tf32")
       o.tf32 = true;
+    else if (a == "--nondeterministic")
+      o.nondeterministic = true;
     else if (a == "--model" && has_value)
       o.model = argv[++i];
     else if (a == "--steps" && has_value)
@@ -177,10 +181,13 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   if (o.device.is_cuda()) kernels::set_conv_algo_search(kernels::ConvAlgoSearch::Benchmark);
   kernels::set_gpu_allow_tf32(o.tf32);
+  kernels::set_conv_deterministic(!o.nondeterministic);
   Trainer trainer(o);
-  std::printf("%s, %d classes, batch %d at %dx%d, SGD momentum 0.9, on %s%s, %d pool threads\n",
+  std::printf("%s, %d classes, batch %d at %dx%d, SGD momentum 0.9, on %s%s%s, %d pool threads\n",
               o.model.c_str(), o.classes, o.batch, o.size, o.size, o.device.str().c_str(),
-              o.tf32 ? " (TF32 allowed)" : "", ThreadPool::global().size());
+              o.tf32 ? " (TF32 allowed)" : "",
+              o.nondeterministic ? " (nondeterministic convolutions allowed)" : "",
+              ThreadPool::global().size());
 
   // The check before timing: finite losses that fall while the model fits the fixed batch.
   std::vector<float> losses;

@@ -88,7 +88,7 @@ struct Choice {
   size_t workspace = 0;
 };
 
-using Key = std::tuple<int, int, std::vector<int64_t>, bool, bool>;
+using Key = std::tuple<int, int, std::vector<int64_t>, bool, bool, bool>;
 
 class AlgoCache {
  public:
@@ -115,11 +115,12 @@ AlgoCache& algo_cache() {
 }
 
 // The first usable result (cuDNN lists them fastest first): it succeeded, fits the workspace
-// limit, uses FMA math unless TF32 is allowed, and, when any such exists, is deterministic
-// (reruns then give identical gradients, which the pipeline-versus-sequential checks need).
+// limit, uses FMA math unless TF32 is allowed, and, when any such exists and determinism is
+// asked for (the default), is deterministic (reruns then give identical gradients, which the
+// pipeline-versus-sequential checks need).
 template <class Perf>
 Choice pick(const char* op, const std::vector<Perf>& perf, int count, bool tf32) {
-  for (int pass = 0; pass < 2; ++pass) {
+  for (int pass = conv_deterministic() ? 0 : 1; pass < 2; ++pass) {
     for (int i = 0; i < count; ++i) {
       const Perf& p = perf[i];
       if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspaceBytes) continue;
@@ -160,7 +161,8 @@ Choice choose(const Call& c, cudnnHandle_t h, StreamResources& res, Descriptors&
     for (int64_t v : *s) dims.push_back(v);
   for (int v : {c.params.stride_h, c.params.stride_w, c.params.pad_h, c.params.pad_w})
     dims.push_back(v);
-  const Key key{c.stream.device().index, static_cast<int>(c.kind), dims, tf32, bench};
+  const Key key{c.stream.device().index, static_cast<int>(c.kind), dims, tf32, bench,
+                conv_deterministic()};
   Choice choice;
   if (algo_cache().find(key, &choice)) return choice;
 

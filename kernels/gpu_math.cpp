@@ -7,6 +7,7 @@ namespace augur::kernels {
 namespace {
 std::atomic<bool> g_allow_tf32{false};
 std::atomic<ConvAlgoSearch> g_search{ConvAlgoSearch::Heuristic};
+std::atomic<bool> g_deterministic{true};
 }  // namespace
 
 void set_gpu_allow_tf32(bool allow) {
@@ -21,6 +22,13 @@ void set_conv_algo_search(ConvAlgoSearch search) {
 }
 ConvAlgoSearch conv_algo_search() {
   return g_search.load();
+}
+
+void set_conv_deterministic(bool deterministic) {
+  g_deterministic.store(deterministic);
+}
+bool conv_deterministic() {
+  return g_deterministic.load();
 }
 
 }  // namespace augur::kernels

@@ -20,4 +20,11 @@ enum class ConvAlgoSearch { Heuristic, Benchmark };
 void set_conv_algo_search(ConvAlgoSearch search);
 ConvAlgoSearch conv_algo_search();
 
+// Whether cuDNN convolutions must be deterministic (default: yes, so reruns and resumed runs
+// give identical gradients and the pipeline-versus-sequential checks hold bit for bit). Some
+// of the fastest f32 backward-filter algorithms accumulate with atomics; allowing them trades
+// run-to-run reproducibility for speed.
+void set_conv_deterministic(bool deterministic);
+bool conv_deterministic();
+
 }  // namespace augur::kernels

@@ -7,7 +7,7 @@
 #     unpacks the Debian packages the GPU image lacks (Catch2, CLI11, nlohmann-json, OpenBLAS,
 #     libturbojpeg) into .carry/root (ignored by git, well under the 64 MiB a call carries).
 # There (the device tool's `run`, with carry [".carry"]):
-#   scripts/gpu-validate.sh run
+#   scripts/gpu-validate.sh run        (or `resnet`: only the ResNet-50 comparison, profiled)
 #     configures and builds the release preset against the image's nvcc and the cuDNN / NCCL
 #     that PyTorch's pip packages bring (site-packages/nvidia/*), runs `ctest -L gpu`, the
 #     GPU benchmarks, and writes $OUT/gpu-report.txt and $OUT/gpu-junit.xml. Then, here:
@@ -34,7 +34,7 @@ prepare)
   python3 scripts/subset_idx.py /usr/share/datasets/fashion-mnist .carry/fashion-mnist 12800
   du -sh .carry
   ;;
-run)
+run | resnet)
   [ -d "$carry" ] || { echo "gpu-validate: no .carry/root; run 'prepare' here and carry .carry" >&2; exit 1; }
   out="${OUT:-$PWD/gpu-out}"
   mkdir -p "$out"
@@ -56,6 +56,24 @@ run)
     || { tail -30 "$out/configure.log"; exit 1; }
   cmake --build --preset release -j 16 > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
   rm -f "$out/build.log" "$out/configure.log"  # kept only on failure: $OUT returns 8 files
+  # Whole-model training throughput against PyTorch on the same GPU: true f32 (deterministic
+  # convolutions, then any), TF32 likewise; `resnet` mode runs only this, with a profile.
+  resnet_compare() {
+    for flags in "" "--nondeterministic" "--tf32" "--tf32 --nondeterministic"; do
+      echo "== resnet50 224x224 batch 64 training step [${flags:-f32, deterministic}]" | tee -a "$out/gpu-report.txt"
+      # shellcheck disable=SC2086
+      timeout 120 build/release/bench/bench_resnet_cpu --device cuda:0 --size 224 --batch 64 \
+        --classes 1000 --steps 20 $flags "$@" 2>&1 | tee -a "$out/gpu-report.txt"
+    done
+    for tf in "" --tf32; do
+      timeout 120 "$py" bench/torch_resnet_cpu.py --device cuda --size 224 --batch 64 \
+        --classes 1000 --steps 20 $tf 2>&1 | tee -a "$out/gpu-report.txt"
+    done
+  }
+  if [ "$mode" = resnet ]; then
+    resnet_compare --profile
+    exit 0
+  fi
   build/release/apps/augur info | tee -a "$out/gpu-report.txt"
   set +e
   ctest --preset release -L gpu --timeout 180 --output-junit "$out/gpu-junit.xml" 2>&1 | tee -a "$out/gpu-report.txt"
@@ -66,14 +84,7 @@ run)
     echo "== $(basename "$b") --device cuda:0" | tee -a "$out/gpu-report.txt"
     timeout 60 "$b" --device cuda:0 2>&1 | tee -a "$out/gpu-report.txt"
   done
-  # Whole-model training throughput against PyTorch on the same GPU, in true f32 and with TF32.
-  for tf in "" --tf32; do
-    echo "== resnet50 224x224 batch 64 training step ${tf:-f32}: augur vs PyTorch" | tee -a "$out/gpu-report.txt"
-    timeout 120 build/release/bench/bench_resnet_cpu --device cuda:0 --size 224 --batch 64 \
-      --classes 1000 --steps 20 $tf 2>&1 | tee -a "$out/gpu-report.txt"
-    timeout 120 "$py" bench/torch_resnet_cpu.py --device cuda --size 224 --batch 64 --classes 1000 \
-      --steps 20 $tf 2>&1 | tee -a "$out/gpu-report.txt"
-  done
+  resnet_compare
   # Measured per-unit costs on this GPU, for `augur simulate --profile` and the staleness
   # study's projection (resnet20 on 28x28 Fashion-MNIST at the micro-batch sizes it runs).
   mkdir -p /tmp/profiles
@@ -93,7 +104,7 @@ run)
   cp build/release/Testing/Temporary/LastTest.log "$out/ctest-gpu.log" 2>/dev/null
   ;;
 *)
-  echo "usage: scripts/gpu-validate.sh prepare|run" >&2
+  echo "usage: scripts/gpu-validate.sh prepare|run|resnet" >&2
   exit 2
   ;;
 esac
