@@ -19,6 +19,7 @@ packages=(
   python3-torch         # PyTorch CPU: the numerics comparison tests and the CPU speed peer
   python3-torchvision   # torchvision's ResNets for those comparisons
   python3-matplotlib    # plots of training runs
+  patchelf              # relative run paths in the offline GPU bundle (scripts/bundle)
 )
 
 missing=()

@@ -8,7 +8,13 @@
         --commit abc123 --date 2026-11-25
         also records, for each test in the JUnit file that CTest wrote on a GPU machine
         (ctest --output-junit), the given date, commit and device and its result.
+    scripts/update-gpu-validation.py BUILD_DIR --report augur-gpu-report.json
+        records each test's result from a report of the bundle's run-gpu-suite (its date,
+        bundle commit and device), and writes that report's section under "## Runs" (device,
+        driver, libraries, test counts and failures, every benchmark's output, the training
+        run), replacing the section of the same report if it is there already.
 """
+import json
 import argparse
 import pathlib
 import re
@@ -44,6 +50,53 @@ def parse_rows(text):
     return rows
 
 
+RUNS = "## Runs\n"
+
+
+def report_section(report, report_path):
+    """Markdown for one run-gpu-suite report, between markers naming it."""
+    date, commit = report["date"][:10], report["bundle_commit"]
+    key = "%s %s %s" % (report["date"], commit, report.get("host", ""))
+    tests = report.get("tests", [])
+    counts = {r: sum(1 for t in tests if t["result"] == r) for r in ("passed", "failed", "skipped")}
+    out = ["<!-- report %s begin -->" % key,
+           "### %s, %s: run-gpu-suite (bundle %s)" % (date, report["device"] or "no device", commit),
+           "",
+           "Written by `scripts/update-gpu-validation.py --report` from `%s`." % report_path,
+           "",
+           "- Status: **%s**: %s" % (report["status"], report["message"]),
+           "- Driver: %s; bundle built for CUDA architectures %s on %s" % (
+               report["driver"] or "-", report["cuda_architectures"], report["bundle_built"]),
+           "- Libraries: " + "; ".join(report.get("library_checks", [])),
+           "- Found in: " + ", ".join("`%s` %s" % (k, v) for k, v in report["libraries"].items()),
+           "- `[gpu]` tests: %d passed, %d failed, %d skipped" % (
+               counts["passed"], counts["failed"], counts["skipped"])]
+    for t in tests:
+        if t["result"] == "failed":
+            out.append("  - failed: %s (`%s`)" % (t["name"], t["executable"]))
+    for b in report.get("benchmarks", []):
+        out += ["", "<details><summary>%s (exit %d)</summary>" % (b["name"], b["exit_code"]), "",
+                "```", "$ " + b["command"]] + b["output"] + ["```", "</details>"]
+    if report.get("training"):
+        tr = report["training"]
+        out += ["", "<details><summary>training run (exit %d)</summary>" % tr["exit_code"], "",
+                "```", "$ " + tr["command"]] + tr["output"] + ["```", "</details>"]
+    out.append("<!-- report %s end -->" % key)
+    return key, "\n".join(out) + "\n"
+
+
+def add_report_section(text, report, report_path):
+    key, section = report_section(report, report_path)
+    begin, end = "<!-- report %s begin -->" % key, "<!-- report %s end -->" % key
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        return head + section.rstrip("\n") + rest.split(end, 1)[1]
+    if RUNS not in text:
+        text = text.rstrip() + "\n\n" + RUNS
+    head, rest = text.split(RUNS, 1)
+    return head + RUNS + "\n" + section + "\n" + rest.lstrip("\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build_dir")
@@ -51,9 +104,12 @@ def main():
     ap.add_argument("--device")
     ap.add_argument("--commit")
     ap.add_argument("--date")
+    ap.add_argument("--report", help="a run-gpu-suite report (JSON)")
+    ap.add_argument("--doc", default=str(DOC), help="the page to update (default: the docs')")
     args = ap.parse_args()
+    doc = pathlib.Path(args.doc)
 
-    text = DOC.read_text()
+    text = doc.read_text()
     old = parse_rows(text)
     results = {}
     if args.junit:
@@ -65,6 +121,21 @@ def main():
                 results[name] = "skipped"
             else:
                 results[name] = "passed"
+
+    if args.report:
+        report = json.loads(pathlib.Path(args.report).read_text())
+        if report.get("format") != "augur-gpu-report":
+            sys.exit("%s: not a run-gpu-suite report" % args.report)
+        for t in report.get("tests", []):
+            results[t["name"]] = t["result"]
+        args.date = args.date or report["date"][:10]
+        args.commit = args.commit or report["bundle_commit"]
+        args.device = args.device or "%s (driver %s)" % (report["device"], report["driver"])
+        try:
+            shown = pathlib.Path(args.report).resolve().relative_to(doc.resolve().parent.parent)
+        except ValueError:
+            shown = pathlib.Path(args.report).name
+        text = add_report_section(text, report, shown)
 
     lines = []
     for name, exe in gpu_tests(args.build_dir):
@@ -78,8 +149,8 @@ def main():
         text = text.split(BEGIN, 1)[0] + table + text.split(END, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + table + "\n"
-    DOC.write_text(text)
-    print(f"{DOC}: {len(lines)} [gpu] tests listed")
+    doc.write_text(text)
+    print(f"{doc}: {len(lines)} [gpu] tests listed")
 
 
 if __name__ == "__main__":
