@@ -7,12 +7,17 @@ into docs/results.md with PNG plots.
     bench/staleness/run_study.py summarize --preset quick [--out runs/study-quick]
     bench/staleness/run_study.py timing --preset quick   # time per epoch by schedule
     bench/staleness/run_study.py list --preset full
+    bench/staleness/run_study.py run --preset quick-gpu --augur BIN --data-path DIR --jobs 4
 
 `run` skips any configuration whose output folder already holds a complete metrics.jsonl
-(one epoch record per epoch), so an interrupted study resumes where it stopped. `summarize`
-reads whatever has completed. Uses /usr/bin/python3 (Debian's matplotlib).
+(one epoch record per epoch), so an interrupted study resumes where it stopped. `--jobs N`
+runs N trainings at once (on a GPU, where one small run leaves the device mostly idle); the
+runs folder records the machine (`augur info`) in machine.txt, which `summarize` reports.
+`summarize` reads whatever has completed. Uses /usr/bin/python3 (Debian's matplotlib).
 """
 import argparse
+import concurrent.futures
+import copy
 import datetime
 import json
 import math
@@ -66,6 +71,12 @@ PRESETS = {
         "workers": 4,
     },
 }
+# The quick preset's runs on a GPU, with three seeds: the spread over seeds that the
+# one-seed CPU preset cannot show. Every stage shares the one GPU (as on the CPU).
+PRESETS["quick-gpu"] = dict(
+    copy.deepcopy(PRESETS["quick"]), seeds=[1, 2, 3], device="cuda:0", workers=2,
+    about="the quick preset (resnet20, first 3072 Fashion-MNIST training images, first 2000 "
+          "test images, 3 epochs, batch 64, cosine lr) on one GPU, every stage on it, 3 seeds")
 
 
 def pipeline_configs(k):
@@ -126,11 +137,49 @@ def command(augur, preset, r, out_dir):
            "--micro-batches", str(p["micro_batches"] if r["schedule"] != "sequential" else 1),
            "--weight-policy", r["policy"], "--predictor", r["predictor"],
            "-j", str(p["workers"]), "--output-dir", out_dir, "--print-freq", "1000000"]
+    cmd += device_flags(p)
     if r["schedule"] == "pipedream" and r["policy"].startswith("predict"):
         cmd += ["--quality-every", "10"]
     else:
         cmd += ["--quality-every", "0"]
     return cmd
+
+
+DATA_PATH = None  # --data-path: the dataset's folder when not in its usual place
+
+
+def device_flags(p):
+    flags = ["--device", p["device"]] if p.get("device") else []
+    return flags + (["--data-path", DATA_PATH] if DATA_PATH else [])
+
+
+def record_machine(augur, out):
+    """What the runs ran on: `augur info` (devices, library versions) into out/machine.txt."""
+    info = subprocess.run([augur, "info"], capture_output=True, text=True).stdout
+    with open(os.path.join(out, "machine.txt"), "w") as f:
+        f.write(info)
+
+
+def machine_description(out):
+    """One line for the page: the GPU when the runs recorded one, else this CPU."""
+    try:
+        with open(os.path.join(out, "machine.txt")) as f:
+            info = f.read()
+        for line in info.splitlines():
+            if line.strip().startswith("cuda:0:"):
+                return "one GPU, " + line.strip()[len("cuda:0:"):].strip()
+    except OSError:
+        pass
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%d-core CPU (%s), no GPU, %s" % (os.cpu_count(), cpu, platform.platform())
 
 
 def load_metrics(run_dir):
@@ -154,11 +203,13 @@ def cmd_run(args):
     epochs = PRESETS[args.preset]["epochs"]
     runs = plan(args.preset)
     os.makedirs(args.out, exist_ok=True)
-    for i, r in enumerate(runs):
+    record_machine(augur, args.out)
+
+    def one(i, r):
         d = os.path.join(args.out, run_name(r))
         if complete(d, epochs):
             print("[%d/%d] %s: done already" % (i + 1, len(runs), run_name(r)), flush=True)
-            continue
+            return
         os.makedirs(d, exist_ok=True)
         cmd = command(augur, args.preset, r, d)
         t0 = time.time()
@@ -169,6 +220,10 @@ def cmd_run(args):
         status = "ok" if rc == 0 else "FAILED rc=%d (see %s/log.txt)" % (rc, d)
         print("[%d/%d] %s: %s in %.0f s" % (i + 1, len(runs), run_name(r), status,
                                            time.time() - t0), flush=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for f in [pool.submit(one, i, r) for i, r in enumerate(runs)]:
+            f.result()
 
 
 def fmt(x, digits=2):
@@ -254,16 +309,7 @@ def cmd_summarize(args):
     os.makedirs(args.plots, exist_ok=True)
     commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    machine = "%d-core CPU (%s), no GPU, %s" % (os.cpu_count(), cpu, platform.platform())
+    machine = machine_description(args.out)
     planned = len(plan(preset))
     done = sum(len(g["runs"]) for g in groups.values())
     models = sorted({k[0] for k in groups})
@@ -275,6 +321,10 @@ def cmd_summarize(args):
     w = lines.append
     run_cmd = "/usr/bin/python3 bench/staleness/run_study.py run --preset %s --out %s" % (
         preset, args.out)
+    if p.get("device"):  # on the GPU machine, with the offline bundle's augur
+        run_cmd = ("python3 bench/staleness/run_study.py run --preset %s --out %s --augur "
+                   "augur-bundle/bin/augur --data-path FASHION_MNIST_DIR --jobs 4" % (
+                       preset, args.out))
     sum_cmd = ("/usr/bin/python3 bench/staleness/run_study.py summarize --preset %s --out %s "
                "--doc %s --plots %s" % (preset, args.out, args.doc, args.plots))
     w("## Staleness study: %s preset (generated)" % preset)
@@ -431,13 +481,11 @@ def plot_group(plt, plot_dir, model, lr, k, groups, seq, preset):
     return written
 
 
-# Timing: one epoch of each schedule at K = 4 on this machine's CPU (all stages share its
-# cores, so this measures the engine's CPU cost, not a K-device speed-up), then each schedule's
-# makespan projected to K devices by `augur simulate`. There is no command that writes a
-# measured unit profile (save_profile_json has no CLI), so the projection uses the
-# simulator's analytic per-unit costs (multiply-adds) scaled so that the simulated sequential
-# mini-batch takes what it measurably takes here: the shape of the costs is analytic, their
-# total is measured.
+# Timing: one epoch of each schedule at K = 4 on the preset's device (all stages share it, so
+# this measures the engine's cost per schedule, not a K-device speed-up), then each schedule's
+# makespan projected to K such devices by `augur simulate --profile`, from per-unit costs
+# measured on that device at each micro-batch size (`augur simulate --measure-on`, saved in
+# the runs folder as profile-MODEL-bN.json and reused).
 TIMING = [("sequential", 1, 1), ("naive", 4, 1), ("gpipe", 4, 1), ("gpipe", 4, 2),
           ("gpipe", 4, 4), ("gpipe", 4, 8), ("1f1b", 4, 4), ("pipedream", 4, 1)]
 
@@ -446,7 +494,18 @@ def timing_name(sched, k, m):
     return "time-%s-k%d-m%d" % (sched, k, m)
 
 
-def simulate_ms(augur, model, sched, k, m, batch, steps):
+def measured_profile(augur, model, micro, p, out):
+    """The per-unit costs of `model` at `micro` samples, measured on the preset's device."""
+    path = os.path.join(out, "profile-%s-b%d.json" % (model, micro))
+    if not os.path.exists(path):
+        subprocess.run([augur, "simulate", "--pp-schedule", "sequential", "--model", model,
+                        "--image-size", "28", "--input-channels", "1", "--batch-size",
+                        str(micro), "--measure-on", p.get("device", "cpu"), "--repeats", "10",
+                        "--save-profile", path], check=True, capture_output=True)
+    return path
+
+
+def simulate_ms(augur, profile, sched, k, m, batch, steps):
     """Projected milliseconds for one epoch of `steps` mini-batches."""
     if sched == "pipedream":  # one pipeline run per epoch; each micro-batch is a mini-batch
         extra = ["--micro-batches", str(steps), "--batch-size", str(batch * steps)]
@@ -455,7 +514,7 @@ def simulate_ms(augur, model, sched, k, m, batch, steps):
         extra = ["--micro-batches", str(m), "--batch-size", str(batch)]
         reps = steps
     out = subprocess.run([augur, "simulate", "--pp-schedule", sched, "--pp-stages", str(k),
-                          "--model", model, "--image-size", "28"] + extra,
+                          "--profile", profile] + extra,
                          capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         if line.startswith("makespan"):
@@ -483,6 +542,7 @@ def cmd_timing(args):
                    "--pp-stages", str(k), "--micro-batches", str(m), "--weight-policy",
                    "latest", "--predictor", "none", "--quality-every", "0", "-j",
                    str(p["workers"]), "--output-dir", d, "--print-freq", "1000000"]
+            cmd += device_flags(p)
             with open(os.path.join(d, "log.txt"), "w") as log:
                 log.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
                 log.flush()
@@ -498,21 +558,24 @@ def cmd_timing(args):
         sys.exit("timing: nothing measured")
     seq = next(r for r in rows if r["sched"] == "sequential")
     steps = seq["steps"]
-    seq_sim = simulate_ms(augur, model, "sequential", 1, 1, p["batch"], steps)
-    scale = seq["secs"] * 1e3 / seq_sim
     for r in rows:
-        r["proj"] = simulate_ms(augur, model, r["sched"], r["k"], r["m"], p["batch"],
-                                steps) * scale / 1e3
+        micro = p["batch"] // r["m"]
+        prof = measured_profile(augur, model, micro, p, args.out)
+        r["proj"] = simulate_ms(augur, prof, r["sched"], r["k"], r["m"], p["batch"], steps) / 1e3
+    # What the unit costs leave out (data loading, evaluation of nothing, the host): the
+    # measured sequential epoch over its projection, which is a pure sum of unit costs.
+    overhead = seq["secs"] / seq["proj"]
+    where = machine_description(args.out)
+    dev = "GPU" if p.get("device", "cpu").startswith("cuda") else "CPU"
     commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     names = ["%s K=%d M=%d" % (r["sched"], r["k"], r["m"]) for r in rows]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     xs = range(len(rows))
     ax.bar([x - 0.2 for x in xs], [r["secs"] for r in rows], 0.4,
-           label="measured here (CPU, all stages share 2 cores)")
+           label="measured (one %s, all stages share it)" % dev)
     ax.bar([x + 0.2 for x in xs], [r["proj"] for r in rows], 0.4,
-           label="projected to K devices (simulator, analytic costs scaled to the measured "
-                 "sequential time)")
+           label="projected to K such devices (simulator, per-unit costs measured on it)")
     ax.set_xticks(list(xs))
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("seconds per epoch (%d mini-batches of %d)" % (steps, p["batch"]))
@@ -527,18 +590,18 @@ def cmd_timing(args):
     lines = ["## Time per epoch by schedule (%s preset, generated)" % args.preset, "",
              "- Produced by: `/usr/bin/python3 bench/staleness/run_study.py timing --preset %s "
              "--out %s --doc %s --plots %s`" % (args.preset, args.out, args.doc, args.plots),
-             "- Commit `%s`; machine: %d-core CPU, no GPU (shared with other jobs)." % (
-                 commit, os.cpu_count()),
-             "- Measured: one training epoch (%d mini-batches of %d) with every stage on the CPU. "
-             "All K stages share the same 2 cores, so pipelining cannot speed this up; the "
-             "numbers show the engine's CPU cost per schedule." % (steps, p["batch"]),
-             "- Projected (labelled so): `augur simulate` makespans with the analytic per-unit "
-             "costs of %s at 28x28, scaled by %.3g so that the simulated sequential epoch equals "
-             "the measured one. No command writes a measured unit profile "
-             "(`save_profile_json` has no CLI), so the projection is not from measured "
-             "per-unit costs; links are free." % (model, scale), "",
-             "| schedule | K | M | measured s/epoch (CPU) | measured images/s | projected s/epoch "
-             "on K devices | projected speed-up vs sequential |",
+             "- Commit `%s`; machine: %s." % (commit, where),
+             "- Measured: one training epoch (%d mini-batches of %d) with every stage on the one "
+             "%s. All K stages share it, so pipelining cannot speed this up; the numbers show "
+             "the engine's cost per schedule." % (steps, p["batch"], dev),
+             "- Projected (labelled so): `augur simulate --profile` makespans on K devices like "
+             "this one, from per-unit forward/backward times of %s at 28x28 measured on it at "
+             "each micro-batch size (`augur simulate --measure-on`; the profiles are in the runs "
+             "folder); links are free. The projection is a sum of unit costs: the measured "
+             "sequential epoch takes %.2fx its projection, the share of an epoch the units do "
+             "not account for (data loading, optimizer steps, the host)." % (model, overhead), "",
+             "| schedule | K | M | measured s/epoch (%s) | measured images/s | projected s/epoch "
+             "on K devices | projected speed-up vs sequential |" % dev,
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append("| %s | %d | %d | %.1f | %.0f | %.2f | %.2fx |" % (
@@ -580,7 +643,11 @@ def main():
     ap.add_argument("--augur", default=os.path.join(REPO, "build/h/apps/augur"))
     ap.add_argument("--doc", default=os.path.join("docs", "results.md"))
     ap.add_argument("--plots", default=os.path.join("docs", "results"))
+    ap.add_argument("--data-path", help="the dataset's folder (default: its usual place)")
+    ap.add_argument("--jobs", type=int, default=1, help="trainings at once (run, timing)")
     args = ap.parse_args()
+    global DATA_PATH
+    DATA_PATH = os.path.abspath(args.data_path) if args.data_path else None
     args.out = args.out or os.path.join("runs", "study-" + args.preset)
     {"run": cmd_run, "summarize": cmd_summarize, "timing": cmd_timing, "list": cmd_list}[args.action](args)
 
