@@ -3,6 +3,7 @@
 // per-stage utilisation, memory and the realised staleness; optionally a Chrome trace. With
 // --measure-on it first times every unit of --model on a device (the unit profiler) and can
 // save that profile, so a GPU's measured costs project pipelines of that GPU.
+#include <algorithm>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -33,7 +34,7 @@ struct SimulateOptions {
   std::string schedule;
   int stages = 1;
   int micro_batches = 1;
-  std::string model, profile, balance, trace, measure_on, save_profile;
+  std::string model, profile, balance, trace, measure_on, save_profile, devices;
   int image_size = 224;
   int input_channels = 3;
   int repeats = 5;
@@ -136,6 +137,24 @@ int run_simulate(const SimulateOptions& o, const CLI::App& sub) {
   const ScheduleKind kind = parse_schedule_kind(o.schedule);
   Costs costs = build_costs(o, sub);
   costs.model.link = LinkModel::from_gbps(o.link_gbps, o.link_latency_us);
+  if (!o.devices.empty()) {
+    // Stages named with the same device share it (one compute at a time), as in the engine.
+    std::vector<std::string> names;
+    std::stringstream in(o.devices);
+    for (std::string d; std::getline(in, d, ',');) names.push_back(d);
+    if (names.size() == 1) names.assign(size_t(o.stages), names[0]);
+    if (names.size() != size_t(o.stages))
+      throw CLI::ValidationError("--devices", std::to_string(names.size()) + " devices for " +
+                                                  std::to_string(o.stages) + " stages");
+    std::vector<std::string> seen;
+    for (const std::string& d : names) {
+      if (d.empty()) throw CLI::ValidationError("--devices", "an empty device name");
+      const auto it = std::find(seen.begin(), seen.end(), d);
+      costs.model.device.push_back(int(it - seen.begin()));
+      if (it == seen.end()) seen.push_back(d);
+    }
+    costs.description += "\n       devices " + o.devices + " (stages on one device take turns)";
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   const Schedule schedule = lower(make_schedule(kind, o.stages, o.micro_batches));
@@ -223,6 +242,9 @@ void register_simulate_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--balance", o->balance,
                   "Units per stage, e.g. 3,4,4,2 (default: an even split by cost)");
+  sub->add_option("--devices", o->devices,
+                  "Device of each stage, comma-separated (or one for all): stages on the same "
+                  "device share it (default: one device per stage)");
   sub->add_option("--link-gbps", o->link_gbps, "Link bandwidth in Gbit/s (0: free)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--link-latency-us", o->link_latency_us, "Link latency per message in us")

@@ -8,11 +8,16 @@
 //
 // 2. Predicted versus measured makespan: resnet20 on 28x28x1 micro-batches of 32, unit costs
 //    measured on this CPU by the unit profiler, split by the partitioner, simulated, then run
-//    by the engine with the same split on random data. The simulator assumes one device per
-//    stage running in parallel; on the CPU every stage thread shares the same cores and the
-//    same global thread pool (each kernel already uses all of them), so the stages cannot
-//    overlap and the measurement belongs next to the serial bound (every stage's compute one
-//    after another), not the parallel prediction. Both ratios are printed.
+//    by the engine with the same split on random data. On the CPU every stage shares the same
+//    cores (each kernel already uses all of them), so the engine's CPU stages take turns and
+//    the simulator is told they share one device (CostModel::device). Two sets of measured
+//    costs are simulated: the unit profile (each unit timed alone), and each stage's median
+//    F, B and step time in the engine's own trace of a separate gpipe run (the calibration
+//    run, not one of the runs compared). Units timed alone run about 1.2x faster here than
+//    the same work inside a whole stage (not explained yet; a plain training loop matches
+//    the profile), so the scheduling model is judged with the engine-measured costs: goal,
+//    measured makespan within 10% of that prediction for gpipe, 1f1b and pipedream. The
+//    prediction for K separate devices is printed beside it.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -156,6 +161,40 @@ struct RandomBatch {
   }
 };
 
+// Each stage's median forward, backward and step time in the engine's trace of one run of
+// `s`: the costs the engine really pays per action, for the simulator. Boundary sizes come
+// from `like` (free links here anyway).
+CostModel engine_costs(Engine& engine, const Schedule& s, const MicroBatchSource& source,
+                       const CostModel& like) {
+  TraceWriter trace;
+  engine.set_trace(&trace);
+  (void)engine.run(s, source);
+  engine.set_trace(nullptr);
+  const size_t K = like.stages.size();
+  std::vector<std::vector<double>> f(K), b(K), u(K);
+  const auto j = trace.to_json();  // kept alive while its events are read
+  for (const auto& e : j["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    const size_t r = e["pid"].get<size_t>();
+    const double us = e["dur"].get<double>();
+    if (e["cat"] == "forward") f.at(r).push_back(us);
+    if (e["cat"] == "backward") b.at(r).push_back(us);
+    if (e["cat"] == "step") u.at(r).push_back(us);
+  }
+  auto med = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  CostModel c = like;
+  for (size_t r = 0; r < K; ++r) {
+    c.stages[r].forward_us = med(f[r]);
+    c.stages[r].backward_us = med(b[r]);
+    c.stages[r].step_us = med(u[r]);
+  }
+  return c;
+}
+
 bool predicted_vs_measured() {
   constexpr int64_t kMicro = 32;
   constexpr int kSide = 28, kClasses = 10, kM = 8;
@@ -178,27 +217,33 @@ bool predicted_vs_measured() {
 
   RandomBatch data(kMicro, kSide, kClasses);
   const MicroBatchSource source = [&](int) { return data.micro_batch(kMicro, kSide); };
-  std::printf("%-10s %2s %-12s %10s %10s %10s %10s %9s %9s\n", "schedule", "K", "balance", "sim ms",
-              "serial ms", "measured", "busy sum", "meas/sim", "meas/ser");
+  std::printf("%-10s %2s %-9s %11s %11s %11s %10s %9s %9s\n", "schedule", "K", "balance", "profile",
+              "engine", "K devices", "measured", "meas/prof", "meas/eng");
+  bool all_within = true;
   for (int K : {2, 4}) {
     const std::vector<int> balance = partition(profile.units, K, MemoryModel{});
     CostModel costs;
     costs.stages = stage_costs(profile.units, kMicro, balance, cpu);
     // Stages on one host hand each other views: no transfer.
     costs.link = LinkModel{};
+    CostModel shared = costs;
+    shared.device.assign(size_t(K), 0);  // every stage on the one CPU
     std::vector<StagePlacement> placement;
     for (const auto& range : stage_ranges(balance))
       placement.push_back({range.first, range.second, Device::cpu()});
     Engine engine(spec, placement, optim::OptimizerConfig{}, optim::LrSchedule::constant(0.01), 1,
                   EngineOptions{});
     (void)engine.run(lower(make_schedule(ScheduleKind::GPipe, K, kM)), source);  // warm-up
+    const CostModel calibrated =
+        engine_costs(engine, lower(make_schedule(ScheduleKind::GPipe, K, kM)), source, costs);
+    CostModel calibrated_shared = calibrated;
+    calibrated_shared.device.assign(size_t(K), 0);
     for (ScheduleKind kind :
          {ScheduleKind::GPipe, ScheduleKind::OneFOneB, ScheduleKind::PipeDream}) {
       const Schedule s = lower(make_schedule(kind, K, kM));
-      const SimulationResult sim = simulate(s, costs);
-      // One device for every stage: all compute one after another.
-      double serial_us = 0;
-      for (const StageReport& r : sim.stages) serial_us += r.busy_us;
+      const SimulationResult one = simulate(s, shared);
+      const SimulationResult eng = simulate(s, calibrated_shared);
+      const SimulationResult apart = simulate(s, calibrated);
       // The run with the median wall time of three.
       std::vector<RunStats> runs;
       for (int i = 0; i < 3; ++i) runs.push_back(engine.run(s, source));
@@ -206,22 +251,23 @@ bool predicted_vs_measured() {
                 [](const RunStats& a, const RunStats& b) { return a.wall_ms < b.wall_ms; });
       const RunStats& rs = runs[1];
       const std::string what = std::string(schedule_name(kind)) + " K=" + std::to_string(K);
-      if (sim.deadlocked || !run_is_correct(s, rs, what)) return false;
-      double busy_ms = 0;
-      for (const StageRunStats& st : rs.stages) busy_ms += st.busy_ms;
-      const double sim_ms = sim.makespan_us * 1e-3, serial_ms = serial_us * 1e-3;
-      std::printf("%-10s %2d %-12s %10.1f %10.1f %10.1f %10.1f %9.2f %9.2f\n", schedule_name(kind),
-                  K, balance_str(balance).c_str(), sim_ms, serial_ms, rs.wall_ms, busy_ms,
-                  rs.wall_ms / sim_ms, rs.wall_ms / serial_ms);
+      if (one.deadlocked || !run_is_correct(s, rs, what)) return false;
+      const double ratio = rs.wall_ms / (eng.makespan_us * 1e-3);
+      const bool within = std::abs(ratio - 1) <= 0.10;
+      all_within = all_within && within;
+      std::printf("%-10s %2d %-9s %11.1f %11.1f %11.1f %10.1f %9.2f %9.2f%s\n", schedule_name(kind),
+                  K, balance_str(balance).c_str(), one.makespan_us * 1e-3, eng.makespan_us * 1e-3,
+                  apart.makespan_us * 1e-3, rs.wall_ms, rs.wall_ms / (one.makespan_us * 1e-3),
+                  ratio, within ? "" : "  (outside 10%)");
     }
   }
   std::printf(
-      "sim: the simulator's makespan, one device per stage in parallel; serial: the sum of every "
-      "stage's\nF, B and step time (all stages on one device); measured: RunStats::wall_ms; busy "
-      "sum: the\nengine's own per-stage F+B+step time, summed (it counts time a stage thread waits "
-      "for a core,\nso it exceeds the wall time when stages contend). With every stage on the same "
-      "cores, compare\nmeasured with serial (goal: within 10%%); meas/sim shows how far the CPU "
-      "is from the parallel\ndevices the simulator models.\n");
+      "profile / engine: the simulated makespan, every stage on the one CPU taking turns as the "
+      "engine's\nstages do, with the unit profile's costs / with each stage's median F, B and step "
+      "time from\nthe engine's trace of a separate gpipe run; K devices: the same engine costs "
+      "with one device\nper stage; measured: RunStats::wall_ms (median of 3 runs). Goal: "
+      "meas/eng within 10%%: %s.\n",
+      all_within ? "met" : "NOT met");
   return true;
 }
 

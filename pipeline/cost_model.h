@@ -34,6 +34,10 @@ struct LinkModel {
 struct CostModel {
   std::vector<StageCost> stages;
   LinkModel link;
+  // The device each stage runs on (any labels; empty: every stage has its own). Stages with
+  // the same label take turns on it: one compute action at a time, granted first come, first
+  // served, as the engine's stages on one CPU do (see Simulation in simulator.cpp).
+  std::vector<int> device;
 };
 
 CostModel uniform_costs(int stages, double forward_us, double backward_us, double step_us = 0,

@@ -190,6 +190,7 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
   std::atomic<int64_t> samples{0}, correct{0};
   InProcessTransport transport;
   std::mutex fetched_mutex;
+  std::mutex cpu_turn;  // held by the CPU stage that is computing (cpu_stages_take_turns)
   std::map<int, MicroBatch> labels_for_last;  // stage 0 fetches, the last stage reads
 
   // The staleness each (stage, micro-batch) will see, read off the lists: a forward that
@@ -250,7 +251,11 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
         AUGUR_CHECK(a.stage == r, "action ", a.str(), " in the list of stage ", r);
         AUGUR_CHECK(a.kind == ActionKind::Step || (mb >= 0 && mb < M), "action ", a.str(),
                     " names a micro-batch outside 0..", M - 1);
-        const auto t0 = Clock::now();
+        const bool computes = a.kind == ActionKind::Forward || a.kind == ActionKind::Backward ||
+                              a.kind == ActionKind::Step;
+        std::unique_lock<std::mutex> turn(cpu_turn, std::defer_lock);
+        if (computes && st.device.is_cpu() && options_.cpu_stages_take_turns) turn.lock();
+        const auto t0 = Clock::now();  // after the turn: busy time excludes waiting for it
         std::unique_ptr<TraceScope> scope;
         if (options_.trace)
           scope = std::make_unique<TraceScope>(options_.trace, a.str(),
@@ -439,8 +444,7 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source) {
             break;
           }
         }
-        if (a.kind == ActionKind::Forward || a.kind == ActionKind::Backward ||
-            a.kind == ActionKind::Step) {
+        if (computes) {
           if (st.device.is_cuda()) st.stream.synchronize();  // honest busy time per action
           st.stats.busy_ms += ms_since(t0);
         }

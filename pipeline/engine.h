@@ -30,6 +30,10 @@ struct EngineOptions {
   double watchdog_seconds = 300;  // a receive waiting longer than this is a stall
   int quality_every = 0;          // measure prediction quality every N micro-batches (0: never)
   TraceWriter* trace = nullptr;   // per-action events, same format as the simulator's
+  // Stages on the CPU take turns computing (one F, B or Step at a time): every CPU kernel
+  // already spreads over the whole thread pool, so two stages computing at once only
+  // oversubscribe the cores. The simulator models this as stages sharing one device.
+  bool cpu_stages_take_turns = true;
   // Called on the last stage's thread after each micro-batch's loss is known (micro-batch,
   // loss, samples, top-1 correct). An exception thrown here stops the run with that error.
   std::function<void(int, float, int64_t, int64_t)> on_loss;
@@ -98,6 +102,8 @@ class Engine {
   // `source`, possibly from several threads). Synchronous schedules average the gradients
   // of their M micro-batches, so a mini-batch step equals one-stage training on all of them.
   RunStats run(const Schedule& lowered, const MicroBatchSource& source);
+  // Where the next runs write their per-action trace events (nullptr: none).
+  void set_trace(TraceWriter* trace) { options_.trace = trace; }
 
   // The whole model in inference mode (running statistics), stage after stage, on a host
   // batch. Works between runs; no pipelining.

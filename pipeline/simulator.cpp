@@ -1,7 +1,10 @@
 #include "pipeline/simulator.h"
 
 #include <algorithm>
+#include <map>
+#include <queue>
 #include <sstream>
+#include <tuple>
 
 #include "pipeline/schedule_text.h"
 #include "pipeline/staleness.h"
@@ -44,15 +47,31 @@ class Simulation {
     queued_.assign(k_, 0);
     act_arrival_.assign(k_ * m_, kNotSent);
     grad_arrival_.assign(k_ * m_, kNotSent);
+    granted_.assign(k_, 0);
+    device_of_.assign(k_, -1);
+    if (!c.device.empty()) {
+      AUGUR_ARG_CHECK(c.device.size() == k_, "simulate: ", c.device.size(), " device labels for ",
+                      k_, " stages");
+      std::map<int, std::vector<size_t>> by_label;
+      for (size_t r = 0; r < k_; ++r) by_label[c.device[r]].push_back(r);
+      for (const auto& [label, stages] : by_label) {
+        if (stages.size() < 2) continue;  // alone on its device: nothing to share
+        for (size_t r : stages) device_of_[r] = int(devices_.size());
+        devices_.emplace_back();
+      }
+    }
   }
 
   void run() {
     for (size_t r = k_; r-- > 0;) wake(r);
-    while (!ready_.empty()) {
-      const size_t r = ready_.back();
-      ready_.pop_back();
-      queued_[r] = 0;
-      advance(r);
+    for (;;) {
+      while (!ready_.empty()) {
+        const size_t r = ready_.back();
+        ready_.pop_back();
+        queued_[r] = 0;
+        advance(r);
+      }
+      if (!grant()) break;
     }
   }
 
@@ -91,10 +110,44 @@ class Simulation {
     if (pos_[r] < list.size() && list[pos_[r]] == recv) wake(r);
   }
 
-  void compute(size_t r, const Action& a, double* t, double cost) {
+  // False when stage r must first ask for its shared device (then it stops here).
+  bool compute(size_t r, const Action& a, double* t, double cost) {
+    const int d = device_of_[r];
+    if (d >= 0 && !granted_[r]) {
+      devices_[size_t(d)].waiting.push({*t, r});
+      return false;
+    }
+    granted_[r] = 0;
     if (opt_.trace && cost > 0) emit(r, kTraceComputeTid, a, *t, cost);
     *t += cost;
     busy_[r] += cost;
+    if (d >= 0) devices_[size_t(d)].free_at = *t;
+    return true;
+  }
+
+  // Lets the waiting compute that can start earliest go (ties: the earlier request, then the
+  // lower stage); false when nothing waits.
+  bool grant() {
+    Device* best = nullptr;
+    double best_start = 0;
+    for (Device& dev : devices_) {
+      if (dev.waiting.empty()) continue;
+      const auto [asked, r] = dev.waiting.top();
+      const double start = std::max(asked, dev.free_at);
+      if (!best ||
+          std::make_tuple(start, asked, r) <
+              std::make_tuple(best_start, best->waiting.top().first, best->waiting.top().second)) {
+        best = &dev;
+        best_start = start;
+      }
+    }
+    if (!best) return false;
+    const size_t r = best->waiting.top().second;
+    best->waiting.pop();
+    granted_[r] = 1;
+    clock_[r] = best_start;
+    wake(r);
+    return true;
   }
 
   void send(size_t r, const Action& a, double t, double bytes, double* arrival) {
@@ -143,9 +196,9 @@ class Simulation {
       const size_t mb = size_t(a.micro_batch);
       bool done = true;
       switch (a.kind) {
-        case ActionKind::Forward: compute(r, a, &t, c.forward_us); break;
-        case ActionKind::Backward: compute(r, a, &t, c.backward_us); break;
-        case ActionKind::Step: compute(r, a, &t, c.step_us); break;
+        case ActionKind::Forward: done = compute(r, a, &t, c.forward_us); break;
+        case ActionKind::Backward: done = compute(r, a, &t, c.backward_us); break;
+        case ActionKind::Step: done = compute(r, a, &t, c.step_us); break;
         case ActionKind::SendAct:
           send(r, a, t, c.activation_bytes, &act_arrival_[r * m_ + mb]);
           deliver(r + 1, {ActionKind::RecvAct, int(r) + 1, a.micro_batch});
@@ -208,6 +261,16 @@ class Simulation {
   std::vector<double> clock_, channel_free_, busy_;
   std::vector<char> queued_;
   std::vector<size_t> ready_;
+  // Shared devices: the compute requests waiting for each (earliest request first) and when
+  // it is next free; device_of_[stage] indexes them (-1: the stage has a device to itself).
+  struct Device {
+    using Request = std::pair<double, size_t>;  // (asked at, stage)
+    std::priority_queue<Request, std::vector<Request>, std::greater<Request>> waiting;
+    double free_at = 0;
+  };
+  std::vector<Device> devices_;
+  std::vector<int> device_of_;
+  std::vector<char> granted_;
   // [sender stage * M + micro-batch]: when the message is delivered, or kNotSent.
   std::vector<double> act_arrival_, grad_arrival_;
 };

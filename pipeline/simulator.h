@@ -1,14 +1,20 @@
 // The pipeline simulator: runs a lowered schedule's lists against a cost model.
 //
 // Model. Every stage is one compute engine that runs its list in order: F, B and Step take
-// the stage's cost and keep it busy. A send never blocks the stage: it is queued on the
+// the stage's cost and keep it busy. Stages that CostModel::device puts on the same device
+// share it: a compute action waits until the device is free, and when several wait, the one
+// that asked first goes first. A send never blocks the stage: it is queued on the
 // stage's one communication channel (the engine's comm stream), which carries the stage's
 // messages one at a time in list order, each taking latency + bytes / bandwidth, and delivers
 // into an unbounded buffer at the receiver. A receive blocks the stage until the matching
 // message (same micro-batch, from the neighbour) has been delivered, and costs nothing more.
 // Each action's time depends only on the one before it in its list and, for a receive, on
 // the matching send, so the stages are advanced by cursors in any order and the whole run is
-// O(total actions). When no cursor can move and some list is unfinished the schedule
+// O(total actions). With shared devices, a cursor that reaches a compute action stops and
+// asks for its device; when no cursor can move, the request that can start earliest is
+// granted (no later request can start before it, since every later one follows a compute
+// that has not happened yet), which costs a scan over the shared devices per grant. When no
+// cursor can move, nothing is asked for and some list is unfinished, the schedule
 // deadlocks: the result names every blocked stage, its position and the receive it waits on.
 //
 // Trace: pid = stage, tid kTraceComputeTid for F/B/Step and receive waits, tid

@@ -59,7 +59,21 @@ def main():
             assert flag in err, (args, err)
         err = run(BASE + MODEL + ["--measure-on", "tpu:0"], expect_ok=False).stderr
         assert "tpu:0" in err, err
-    print("simulate measure: ok")
+    # --devices: gpipe K = 3, M = 2, F = 1 ms, B = 2 ms. Apart: (M + K - 1)(F + B) = 12 ms; all on
+    # one device: all the compute, 3 x 2 x 3 = 18 ms; a count that fits no stage is refused.
+    uniform = ["simulate", "--pp-schedule", "gpipe", "--pp-stages", "3", "--micro-batches", "2",
+               "--forward-ms", "1", "--backward-ms", "2"]
+    def makespan(extra):
+        out = run(uniform + extra).stdout
+        return float(next(l for l in out.splitlines() if l.startswith("makespan")).split()[1])
+    assert abs(makespan([]) - 12) < 1e-6
+    assert abs(makespan(["--devices", "cuda:0,cuda:1,cuda:2"]) - 12) < 1e-6
+    assert abs(makespan(["--devices", "cpu"]) - 18) < 1e-6
+    shared_two = makespan(["--devices", "cuda:0,cuda:0,cuda:1"])
+    assert 12 - 1e-6 <= shared_two <= 18 + 1e-6, shared_two
+    err = run(uniform + ["--devices", "cpu,cpu"], expect_ok=False).stderr
+    assert "--devices" in err and "2 devices for 3 stages" in err, err
+    print("simulate measure and devices: ok")
 
 
 if __name__ == "__main__":
