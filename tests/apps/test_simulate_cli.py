@@ -6,9 +6,10 @@ the same stage costs, and its flags are refused where they make no sense, naming
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
+
+from augur_cli import run_augur  # noqa: E402 (beside this script)
 
 AUGUR = sys.argv[1]
 BASE = ["simulate", "--pp-schedule", "gpipe", "--pp-stages", "3", "--micro-batches", "2",
@@ -17,12 +18,7 @@ MODEL = ["--model", "resnet20", "--image-size", "16", "--input-channels", "1"]
 
 
 def run(args, expect_ok=True):
-    p = subprocess.run([AUGUR] + args, capture_output=True, text=True)
-    if expect_ok and p.returncode != 0:
-        sys.exit(f"augur {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
-    if not expect_ok and p.returncode == 0:
-        sys.exit(f"augur {' '.join(args)} should have failed:\n{p.stdout}\n{p.stderr}")
-    return p
+    return run_augur(AUGUR, args, expect_ok)
 
 
 def stage_table(out):

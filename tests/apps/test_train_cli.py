@@ -8,9 +8,10 @@ leaves the last checkpoint intact, bad flags are refused naming them, --config w
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
+
+from augur_cli import run_augur  # noqa: E402 (beside this script)
 
 AUGUR = sys.argv[1]
 SMALL = ["train", "--dataset", "synthetic", "--image-size", "16", "--limit-train", "256",
@@ -19,12 +20,7 @@ SMALL = ["train", "--dataset", "synthetic", "--image-size", "16", "--limit-train
 
 
 def run(args, expect_ok=True):
-    p = subprocess.run([AUGUR] + args, capture_output=True, text=True)
-    if expect_ok and p.returncode != 0:
-        sys.exit(f"augur {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
-    if not expect_ok and p.returncode == 0:
-        sys.exit(f"augur {' '.join(args)} should have failed:\n{p.stdout}\n{p.stderr}")
-    return p
+    return run_augur(AUGUR, args, expect_ok)
 
 
 def epochs(path):
