@@ -77,6 +77,12 @@ PRESETS["quick-gpu"] = dict(
     copy.deepcopy(PRESETS["quick"]), seeds=[1, 2, 3], device="cuda:0", workers=2,
     about="the quick preset (resnet20, first 3072 Fashion-MNIST training images, first 2000 "
           "test images, 3 epochs, batch 64, cosine lr) on one GPU, every stage on it, 3 seeds")
+# Shallow and deep pipelines of a deeper model: resnet56 (29 units) at K = 2 and K = 16, the
+# staleness range the quick presets do not reach, on one GPU with 3 seeds.
+PRESETS["deep-gpu"] = dict(
+    copy.deepcopy(PRESETS["quick-gpu"]), model="resnet56", stages=[2, 16], lrs=[0.05],
+    about="resnet56, first 3072 Fashion-MNIST training images, first 2000 test images, 3 "
+          "epochs, batch 64, cosine lr 0.05, K = 2 and 16, on one GPU, every stage on it, 3 seeds")
 
 
 def pipeline_configs(k):
