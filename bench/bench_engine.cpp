@@ -13,9 +13,10 @@
 //    the simulator is told they share one device (CostModel::device). Two sets of measured
 //    costs are simulated: the unit profile (each unit timed alone), and each stage's median
 //    F, B and step time in the engine's own trace of a separate gpipe run (the calibration
-//    run, not one of the runs compared). Units timed alone run about 1.2x faster here than
-//    the same work inside a whole stage (not explained yet; a plain training loop matches
-//    the profile), so the scheduling model is judged with the engine-measured costs: goal,
+//    run, not one of the runs compared). On the 2-core development machine units timed
+//    alone run about 1.2x faster than the same work inside a whole stage (1.04-1.08x on a
+//    16-core host; not explained yet, and a plain training loop matches the profile), so the
+//    scheduling model is judged with the engine-measured costs: goal,
 //    measured makespan within 10% of that prediction for gpipe, 1f1b and pipedream. The
 //    prediction for K separate devices is printed beside it.
 #include <algorithm>
