@@ -13,6 +13,7 @@
 #include "models/state_dict.h"
 #include "optim/optimizer.h"
 #include "runtime/device.h"
+#include "runtime/host_data.h"
 
 namespace augur {
 
@@ -73,32 +74,17 @@ HostBatch read_batch(const std::string& path) {
   return b;
 }
 
-template <class T>
-Tensor upload(const std::vector<T>& host, Shape shape, const Device& d, const Stream& s) {
-  Tensor t = Tensor::empty(shape, dtype_of<T>(), d, &s);
-  copy(t, TensorView(const_cast<T*>(host.data()), dtype_of<T>(), Device::cpu(), shape), s);
-  return t;
-}
-
-template <class T>
-std::vector<T> download(const TensorView& t, const Stream& s) {
-  std::vector<T> host(static_cast<size_t>(t.numel()));
-  copy(TensorView(host.data(), t.dtype(), Device::cpu(), t.shape()), t, s);
-  s.synchronize();
-  return host;
-}
-
 // Floating tensors in the computation's dtype: f32, or f64 on CPU for checking numerics
 // without f32 rounding (results are written as f32 either way).
 Tensor upload_as(const std::vector<float>& host, Shape shape, DType dtype, const Device& d,
                  const Stream& s) {
-  if (dtype == DType::F32) return upload(host, shape, d, s);
-  return upload(std::vector<double>(host.begin(), host.end()), shape, d, s);
+  if (dtype == DType::F32) return make_tensor(host, shape, d, s);
+  return make_tensor(std::vector<double>(host.begin(), host.end()), shape, d, s);
 }
 
 std::vector<float> download_as_f32(const TensorView& t, const Stream& s) {
-  if (t.dtype() == DType::F32) return download<float>(t, s);
-  const std::vector<double> d = download<double>(t, s);
+  if (t.dtype() == DType::F32) return to_vector<float>(t, s);
+  const std::vector<double> d = to_vector<double>(t, s);
   return std::vector<float>(d.begin(), d.end());
 }
 
@@ -137,7 +123,7 @@ int run_step(const StepOptions& o) {
   Tensor g = Tensor::zeros(Shape{net.params.size()}, dtype, device, stream);
   Tensor x = upload_as(batch.images_nhwc, Shape::nhwc(batch.n, batch.h, batch.w, batch.c), dtype,
                        device, stream);
-  Tensor labels = upload(batch.labels, Shape{batch.n}, device, stream);
+  Tensor labels = make_tensor(batch.labels, Shape{batch.n}, device, stream);
 
   Pass pass;
   pass.stream = &stream;

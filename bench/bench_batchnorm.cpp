@@ -12,6 +12,7 @@
 
 #include "bench/bench_util.h"
 #include "kernels/batchnorm.h"
+#include "runtime/host_data.h"
 #include "runtime/tensor.h"
 
 using namespace augur;
@@ -19,28 +20,17 @@ using kernels::BnActivation;
 
 namespace {
 
-Tensor upload(const std::vector<float>& v, Shape shape, const Device& device, const Stream& s) {
-  Tensor t = Tensor::empty(shape, DType::F32, device, &s);
-  copy(t, TensorView(const_cast<float*>(v.data()), DType::F32, Device::cpu(), shape), s);
-  return t;
-}
-
-std::vector<float> download(const TensorView& t, const Stream& s) {
-  std::vector<float> v(static_cast<size_t>(t.numel()));
-  copy(TensorView(v.data(), DType::F32, Device::cpu(), t.shape()), t, s);
-  s.synchronize();
-  return v;
-}
-
 // The hand-computed case of the tests (four values per channel, eps = 1, every value exact):
 // forward with residual + ReLU and its backward.
 bool check_hand_case(const Device& device, const Stream& s) {
   const Shape shape{1, 2, 2, 2}, cs{2};
-  Tensor x = upload({0, 5, 0, 1, 0, 1, 4, 1}, shape, device, s);
-  Tensor gamma = upload({1, 2}, cs, device, s), beta = upload({0.25, 0}, cs, device, s);
-  Tensor res = upload(std::vector<float>(8, 0), shape, device, s);
-  Tensor dy = upload(std::vector<float>(8, 1), shape, device, s);
-  Tensor dgamma = upload({10, 20}, cs, device, s), dbeta = upload({10, 20}, cs, device, s);
+  Tensor x = make_tensor<float>({0, 5, 0, 1, 0, 1, 4, 1}, shape, device, s);
+  Tensor gamma = make_tensor<float>({1, 2}, cs, device, s),
+         beta = make_tensor<float>({0.25, 0}, cs, device, s);
+  Tensor res = make_tensor<float>(std::vector<float>(8, 0), shape, device, s);
+  Tensor dy = make_tensor<float>(std::vector<float>(8, 1), shape, device, s);
+  Tensor dgamma = make_tensor<float>({10, 20}, cs, device, s),
+         dbeta = make_tensor<float>({10, 20}, cs, device, s);
   Tensor mean = Tensor::empty(cs, DType::F32, device, &s);
   Tensor invstd = Tensor::empty(cs, DType::F32, device, &s);
   Tensor y = Tensor::empty(shape, DType::F32, device, &s);
@@ -50,12 +40,13 @@ bool check_hand_case(const Device& device, const Stream& s) {
   kernels::batchnorm_forward_train(x, gamma, beta, mean, invstd, res, BnActivation::Relu, y, s);
   kernels::batchnorm_backward(x, y, dy, gamma, mean, invstd, BnActivation::Relu, dx, dgamma, dbeta,
                               dres, s);
-  const bool ok = download(y, s) == std::vector<float>{0, 3, 0, 0, 0, 0, 1.75, 0} &&
-                  download(dx, s) == std::vector<float>{-0.03125, 0.1875,  -0.03125, -0.0625,
-                                                        -0.03125, -0.0625, 0.09375,  -0.0625} &&
-                  download(dgamma, s) == std::vector<float>{11.5, 21.5} &&
-                  download(dbeta, s) == std::vector<float>{11, 21} &&
-                  download(dres, s) == std::vector<float>{0, 1, 0, 0, 0, 0, 1, 0};
+  const bool ok =
+      to_vector<float>(y, s) == std::vector<float>{0, 3, 0, 0, 0, 0, 1.75, 0} &&
+      to_vector<float>(dx, s) == std::vector<float>{-0.03125, 0.1875,  -0.03125, -0.0625,
+                                                    -0.03125, -0.0625, 0.09375,  -0.0625} &&
+      to_vector<float>(dgamma, s) == std::vector<float>{11.5, 21.5} &&
+      to_vector<float>(dbeta, s) == std::vector<float>{11, 21} &&
+      to_vector<float>(dres, s) == std::vector<float>{0, 1, 0, 0, 0, 0, 1, 0};
   if (!ok) std::printf("batchnorm: wrong results on the hand-computed case\n");
   return ok;
 }
@@ -68,15 +59,16 @@ bool check_against_cpu(const Device& device, const Stream& s, Shape shape) {
   for (size_t i = 0; i < xv.size(); ++i) xv[i] = float((i * 2654435761u) % 1000) * 1e-3f + 2.f;
   const Shape cs{shape[3]};
   const Stream& cpu_stream = Stream::cpu();
-  Tensor xc = upload(xv, shape, Device::cpu(), cpu_stream), xd = upload(xv, shape, device, s);
+  Tensor xc = make_tensor<float>(xv, shape, Device::cpu(), cpu_stream),
+         xd = make_tensor<float>(xv, shape, device, s);
   Tensor mc = Tensor::empty(cs, DType::F32, Device::cpu()),
          ic = Tensor::empty(cs, DType::F32, Device::cpu());
   Tensor md = Tensor::empty(cs, DType::F32, device, &s),
          id = Tensor::empty(cs, DType::F32, device, &s);
   kernels::batchnorm_stats(xc, mc, ic, 1e-5, cpu_stream);
   kernels::batchnorm_stats(xd, md, id, 1e-5, s);
-  const auto a = download(md, s), b = download(mc, cpu_stream), c = download(id, s),
-             d = download(ic, cpu_stream);
+  const auto a = to_vector<float>(md, s), b = to_vector<float>(mc, cpu_stream),
+             c = to_vector<float>(id, s), d = to_vector<float>(ic, cpu_stream);
   double worst = 0;
   for (size_t i = 0; i < a.size(); ++i)
     worst = std::max({worst, double(std::fabs(a[i] - b[i]) / std::fabs(b[i])),

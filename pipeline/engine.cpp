@@ -14,6 +14,7 @@
 #include "kernels/norms.h"
 #include "models/state_dict.h"
 #include "pipeline/staleness.h"
+#include "runtime/host_data.h"
 
 namespace augur {
 
@@ -27,12 +28,6 @@ double ms_since(Clock::time_point t0) {
 // Linear and constant-gradient extrapolate the last gradient; nesterov and none do not.
 bool predictor_reads_gradient(optim::Predictor p) {
   return p == optim::Predictor::Linear || p == optim::Predictor::ConstantGradient;
-}
-
-Tensor copy_of(const TensorView& v, const Device& device, const Stream& stream) {
-  Tensor t = Tensor::empty(v.shape(), v.dtype(), device, &stream);
-  copy(t, v, stream);
-  return t;
 }
 }  // namespace
 

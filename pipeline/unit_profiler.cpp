@@ -7,6 +7,7 @@
 
 #include "models/resnet.h"
 #include "runtime/context.h"
+#include "runtime/host_data.h"
 #include "runtime/random.h"
 #include "runtime/stream.h"
 #include "runtime/tensor.h"
@@ -19,17 +20,10 @@ namespace {
 constexpr const char* kFormat = "augur-unit-profile";
 constexpr int kVersion = 1;
 
-Tensor upload(const std::vector<float>& host, Shape shape, const Device& device,
-              const Stream& stream) {
-  Tensor t = Tensor::empty(shape, DType::F32, device, &stream);
-  copy(t, TensorView(const_cast<float*>(host.data()), DType::F32, Device::cpu(), shape), stream);
-  return t;
-}
-
 Tensor random_tensor(Shape shape, Random& rng, const Device& device, const Stream& stream) {
   std::vector<float> host(size_t(shape.numel()));
   for (float& v : host) v = float(rng.normal());
-  return upload(host, shape, device, stream);
+  return make_tensor(host, shape, device, stream);
 }
 
 int64_t owned_bytes(const Saved& saved) {
@@ -56,8 +50,8 @@ UnitCost measure_unit(const ModelSpec& spec, size_t index, int64_t micro_batch,
   const StageNet net = build_stage(spec, index, index + 1);
   std::vector<float> weights, state;
   initialize_stage(net, seed, &weights, &state);
-  const Tensor w = upload(weights, Shape{net.params.size()}, device, stream);
-  const Tensor st = upload(state, Shape{net.state.size()}, device, stream);
+  const Tensor w = make_tensor(weights, Shape{net.params.size()}, device, stream);
+  const Tensor st = make_tensor(state, Shape{net.state.size()}, device, stream);
   const Tensor g = Tensor::zeros(Shape{net.params.size()}, DType::F32, device, stream);
   const Shape in = Shape::nhwc(micro_batch, unit.in_size, unit.in_size, unit.in_channels);
   const Shape out = net.net->output_shape(in);
