@@ -31,9 +31,9 @@
 
 #include "kernels/gpu_math.h"
 #include "kernels/profile.h"
-#include "layers/softmax_cross_entropy.h"
 #include "models/resnet.h"
 #include "optim/optimizer.h"
+#include "runtime/host_data.h"
 #include "runtime/random.h"
 #include "runtime/thread_pool.h"
 
@@ -81,12 +81,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-Tensor upload(const std::vector<float>& host, Shape shape, const Stream& s) {
-  Tensor t = Tensor::empty(shape, DType::F32, s.device(), &s);
-  copy(t, TensorView(const_cast<float*>(host.data()), DType::F32, Device::cpu(), shape), s);
-  return t;
-}
-
 class Trainer {
  public:
   explicit Trainer(const Options& o)
@@ -96,18 +90,16 @@ class Trainer {
                    optim::DecayMask::all(net_.params.size()), o.device, stream_) {
     std::vector<float> w, st;
     initialize_stage(net_, 1, &w, &st);
-    weights_ = upload(w, Shape{net_.params.size()}, stream_);
-    state_ = upload(st, Shape{net_.state.size()}, stream_);
+    weights_ = make_tensor(w, Shape{net_.params.size()}, o.device, stream_);
+    state_ = make_tensor(st, Shape{net_.state.size()}, o.device, stream_);
     grads_ = Tensor::zeros(Shape{net_.params.size()}, DType::F32, o.device, stream_);
     Random rng(2);
     std::vector<float> x(size_t(o.batch) * o.size * o.size * 3);
     for (float& v : x) v = float(rng.normal());
-    input_ = upload(x, Shape::nhwc(o.batch, o.size, o.size, 3), stream_);
+    input_ = make_tensor(x, Shape::nhwc(o.batch, o.size, o.size, 3), o.device, stream_);
     std::vector<int64_t> labels(size_t(o.batch));
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = int64_t(i) % o.classes;
-    labels_ = Tensor::empty(Shape{o.batch}, DType::I64, o.device, &stream_);
-    copy(labels_, TensorView(labels.data(), DType::I64, Device::cpu(), Shape{o.batch}), stream_);
-    stream_.synchronize();
+    labels_ = make_tensor(labels, Shape{o.batch}, o.device, stream_);
   }
 
   // One training step; returns the loss it computed.
@@ -118,10 +110,7 @@ class Trainer {
     pass.grads = grads_;
     pass.state = state_;
     Saved saved;
-    const TensorView logits = net_.net->forward(pass, saved, input_);
-    Tensor dlogits;
-    const Tensor loss = SoftmaxCrossEntropy().forward_backward(logits, labels_, &dlogits, stream_);
-    (void)net_.net->backward(pass, saved, dlogits, false);
+    const Tensor loss = forward_backward(net_, pass, saved, input_, labels_).loss;
     optimizer_.step(weights_, grads_, stream_);
     float host = 0;  // reading the loss waits for the step, as PyTorch's loss.item() does
     copy(TensorView(&host, DType::F32, Device::cpu(), Shape{1}), loss, stream_);

@@ -7,6 +7,7 @@
 #include "layers/linear.h"
 #include "layers/residual_blocks.h"
 #include "layers/simple_layers.h"
+#include "layers/softmax_cross_entropy.h"
 #include "runtime/random.h"
 
 namespace augur {
@@ -79,6 +80,18 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 }  // namespace
+
+LossPass forward_backward(const StageNet& model, const Pass& pass, Saved& saved,
+                          const TensorView& images, const TensorView& labels,
+                          double label_smoothing) {
+  LossPass out;
+  out.logits = model.net->forward(pass, saved, images);
+  Tensor dlogits;
+  out.loss = SoftmaxCrossEntropy(label_smoothing)
+                 .forward_backward(out.logits, labels, &dlogits, *pass.stream);
+  (void)model.net->backward(pass, saved, dlogits, false);
+  return out;
+}
 
 void initialize_stage(const StageNet& stage, uint64_t seed, std::vector<float>* weights,
                       std::vector<float>* state) {

@@ -34,6 +34,17 @@ inline StageNet build_model(const ModelSpec& spec) {
 void initialize_stage(const StageNet& stage, uint64_t seed, std::vector<float>* weights,
                       std::vector<float>* state);
 
+// One training forward and backward of a whole model under softmax cross-entropy: parameter
+// gradients add into pass.grads and running statistics update in pass.state. The logits are
+// a view into `saved`, valid while it lives.
+struct LossPass {
+  TensorView logits;
+  Tensor loss;  // [1], the mean over the batch
+};
+LossPass forward_backward(const StageNet& model, const Pass& pass, Saved& saved,
+                          const TensorView& images, const TensorView& labels,
+                          double label_smoothing = 0);
+
 // Conv weights: PyTorch's OIHW [K, C, R, S] <-> Augur's KRSC [K, R, S, C].
 void oihw_to_krsc(const float* src, float* dst, int64_t k, int64_t c, int64_t r, int64_t s);
 void krsc_to_oihw(const float* src, float* dst, int64_t k, int64_t r, int64_t s, int64_t c);

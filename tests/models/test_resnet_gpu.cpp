@@ -5,7 +5,6 @@
 #include <cmath>
 #include <string>
 
-#include "layers/softmax_cross_entropy.h"
 #include "models/resnet.h"
 #include "runtime/random.h"
 #include "tests/support/gpu.h"
@@ -50,13 +49,10 @@ StepResult run(const StageNet& net, const std::vector<float>& w0, const std::vec
   p.grads = g;
   p.state = st;
   Saved saved;
-  const TensorView logits = net.net->forward(p, saved, xt);
-  Tensor dlogits;
-  Tensor loss = SoftmaxCrossEntropy().forward_backward(logits, lt, &dlogits, s);
-  (void)net.net->backward(p, saved, dlogits, false);
+  const LossPass pass = forward_backward(net, p, saved, xt, lt);
   StepResult r;
-  r.logits = widen<T>(logits, s);
-  r.loss = widen<T>(loss, s)[0];
+  r.logits = widen<T>(pass.logits, s);
+  r.loss = widen<T>(pass.loss, s)[0];
   r.grads = widen<T>(g, s);
   r.state = widen<T>(st, s);
   return r;

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include "layers/softmax_cross_entropy.h"
 #include "models/resnet.h"
 #include "models/state_dict.h"
 #include "tests/support/random.h"
@@ -32,15 +31,12 @@ Run train_step(const StageNet& net, std::vector<float>& w, std::vector<float>& s
   pass.grads = TensorView(r.grads.data(), DType::F32, cpu, Shape{net.params.size()});
   pass.state = TensorView(st.data(), DType::F32, cpu, Shape{net.state.size()});
   Saved saved;
-  const TensorView logits =
-      net.net->forward(pass, saved, TensorView(x.data(), DType::F32, cpu, xs));
-  const float* pl = logits.data<float>();
-  r.logits.assign(pl, pl + logits.numel());
-  Tensor dlogits;
   const TensorView lab(labels.data(), DType::I64, cpu, Shape{int64_t(labels.size())});
-  Tensor loss = SoftmaxCrossEntropy().forward_backward(logits, lab, &dlogits, s);
-  r.loss = loss.data<float>()[0];
-  (void)net.net->backward(pass, saved, dlogits, false);
+  const LossPass out =
+      forward_backward(net, pass, saved, TensorView(x.data(), DType::F32, cpu, xs), lab);
+  const float* pl = out.logits.data<float>();
+  r.logits.assign(pl, pl + out.logits.numel());
+  r.loss = out.loss.data<float>()[0];
   return r;
 }
 

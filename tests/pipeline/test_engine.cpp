@@ -7,7 +7,7 @@
 #include <cmath>
 #include <map>
 
-#include "layers/softmax_cross_entropy.h"
+#include "models/resnet.h"
 #include "pipeline/engine.h"
 #include "pipeline/lowering.h"
 #include "pipeline/schedule_generators.h"
@@ -197,10 +197,7 @@ TEST_CASE("pipedream with weight stashing matches a reference using the versions
     p.state = TensorView(wstate.data(), DType::F32, Device::cpu(), Shape{whole.state.size()});
     Saved saved;
     MicroBatch m = data.get(i);
-    const TensorView logits = whole.net->forward(p, saved, m.images);
-    Tensor dlogits;
-    (void)SoftmaxCrossEntropy().forward_backward(logits, m.labels, &dlogits, cpu);
-    (void)whole.net->backward(p, saved, dlogits, false);
+    (void)forward_backward(whole, p, saved, m.images, m.labels);
     // SGD with momentum (PyTorch: v = g on the first step, then v = mu v + g; w -= lr v).
     for (int r = 0; r < K; ++r) {
       std::vector<float> next = versions[r].back();
