@@ -2,11 +2,13 @@
 
 #include <string>
 
-#include "pipeline/action.h"
+#include "pipeline//action.h"
 #include "pipeline/schedule_text.h"
 #include "runtime/error.h"
+#include "tests/pipeline/schedule_from_text.h"
 
 using namespace augur;
+using augur::test::schedule_from_text;
 
 TEST_CASE("actions print in their text form", "[pipeline]") {
   CHECK(Action{ActionKind::Forward, 2, 0}.str() == "2F0");
@@ -76,11 +78,8 @@ TEST_CASE("action lists round-trip through text", "[pipeline]") {
 }
 
 TEST_CASE("the grid brackets each stage's position and elides far actions", "[pipeline]") {
-  Schedule s;
-  s.stages = 2;
-  s.lowered = true;
-  s.actions = parse_action_lists(
-      "0F0 0SA0 0F1 0SA1 0F2 0SA2 0RG2 0B2 0RG1 0B1 0RG0 0B0 0U\n1RA0 1F0 1B0 1SG0\n");
+  const Schedule s = schedule_from_text(
+      2, 1, "0F0 0SA0 0F1 0SA1 0F2 0SA2 0RG2 0B2 0RG1 0B1 0RG0 0B0 0U\n1RA0 1F0 1B0 1SG0\n");
   const std::string grid = format_grid(s, {6, 4}, {"waits for 1SG2", ""}, 2);
   CHECK(grid ==
         "stage 0 [6/13]: ... 0F2 0SA2 [0RG2] 0B2 0RG1 ...   <- waits for 1SG2\n"

@@ -4,13 +4,15 @@
 
 #include <string>
 
-#include "pipeline/lowering.h"
+#include "pipeline//lowering.h"
 #include "pipeline/schedule_check.h"
 #include "pipeline/schedule_generators.h"
 #include "pipeline/schedule_text.h"
 #include "runtime/error.h"
+#include "tests/pipeline/schedule_from_text.h"
 
 using namespace augur;
+using augur::test::schedule_from_text;
 
 namespace {
 std::string gen(ScheduleKind kind, int k, int m) {
@@ -127,40 +129,34 @@ TEST_CASE("lowering round-trips through text", "[pipeline]") {
 }
 
 TEST_CASE("structural checks name the stage, position and action", "[pipeline]") {
-  const auto with = [](bool is_lowered, const std::string& text, int k, int m) {
-    Schedule s;
-    s.kind = ScheduleKind::GPipe;
-    s.stages = k;
-    s.micro_batches = m;
-    s.lowered = is_lowered;
-    s.actions = parse_action_lists(text);
-    return s;
-  };
-  CHECK_NOTHROW(check_schedule(with(false, "0F0 0B0 0U\n1F0 1B0 1U\n", 2, 1)));
-  CHECK_THROWS_WITH(check_schedule(with(false, "0F0 0B0 0U\n", 2, 1)),
+  CHECK_NOTHROW(check_schedule(schedule_from_text(2, 1, "0F0 0B0 0U\n1F0 1B0 1U\n", false)));
+  CHECK_THROWS_WITH(check_schedule(schedule_from_text(2, 1, "0F0 0B0 0U\n", false)),
                     Catch::Contains("1 action lists for 2 stages"));
   CHECK_THROWS_WITH(
-      check_schedule(with(false, "0F0 0B1 0B0\n", 1, 1)),
+      check_schedule(schedule_from_text(1, 1, "0F0 0B1 0B0\n", false)),
       Catch::Contains("stage 0, position 1 (0B1)") && Catch::Contains("out of range"));
-  CHECK_THROWS_WITH(check_schedule(with(false, "0B0 0F0\n", 1, 1)),
+  CHECK_THROWS_WITH(check_schedule(schedule_from_text(1, 1, "0B0 0F0\n", false)),
                     Catch::Contains("position 0 (0B0)") && Catch::Contains("before its forward"));
-  CHECK_THROWS_WITH(check_schedule(with(false, "0F0 0F0 0B0\n", 1, 1)),
+  CHECK_THROWS_WITH(check_schedule(schedule_from_text(1, 1, "0F0 0F0 0B0\n", false)),
                     Catch::Contains("position 1 (0F0)") && Catch::Contains("repeated"));
-  CHECK_THROWS_WITH(check_schedule(with(false, "0F0 0B0 0F1\n", 1, 2)),
+  CHECK_THROWS_WITH(check_schedule(schedule_from_text(1, 2, "0F0 0B0 0F1\n", false)),
                     Catch::Contains("no backward of micro-batch 1"));
-  CHECK_THROWS_WITH(check_schedule(with(false, "0F0 0SA0 0B0\n1F0 1B0\n", 2, 1)),
+  CHECK_THROWS_WITH(check_schedule(schedule_from_text(2, 1, "0F0 0SA0 0B0\n1F0 1B0\n", false)),
                     Catch::Contains("not marked lowered"));
   CHECK_THROWS_WITH(
-      check_schedule(with(true, "0F0 0SA0 0RG0 0B0\n1F0 1B0 1SG0\n", 2, 1)),
+      check_schedule(schedule_from_text(2, 1, "0F0 0SA0 0RG0 0B0\n1F0 1B0 1SG0\n", true)),
       Catch::Contains("stage 1, position 0 (1F0)") && Catch::Contains("no receive of its input"));
-  CHECK_THROWS_WITH(check_schedule(with(true, "0SA0 0F0 0RG0 0B0\n1RA0 1F0 1B0 1SG0\n", 2, 1)),
-                    Catch::Contains("(0SA0)") && Catch::Contains("has not produced"));
-  CHECK_THROWS_WITH(check_schedule(with(true, "0F0 0SA0 0RG0 0B0 0SA0\n1RA0 1F0 1B0\n", 2, 1)),
-                    Catch::Contains("position 4 (0SA0)") && Catch::Contains("repeated"));
-  CHECK_THROWS_WITH(check_schedule(with(true, "0F0 0SA0 0B0 0RG0\n1RA0 1F0 1B0 1SG0\n", 2, 1)),
-                    Catch::Contains("(0B0)") && Catch::Contains("no receive of its output"));
-  CHECK_THROWS_WITH(check_schedule(with(true, "0F0 0B0 0SG0\n", 1, 1)),
+  CHECK_THROWS_WITH(
+      check_schedule(schedule_from_text(2, 1, "0SA0 0F0 0RG0 0B0\n1RA0 1F0 1B0 1SG0\n", true)),
+      Catch::Contains("(0SA0)") && Catch::Contains("has not produced"));
+  CHECK_THROWS_WITH(
+      check_schedule(schedule_from_text(2, 1, "0F0 0SA0 0RG0 0B0 0SA0\n1RA0 1F0 1B0\n", true)),
+      Catch::Contains("position 4 (0SA0)") && Catch::Contains("repeated"));
+  CHECK_THROWS_WITH(
+      check_schedule(schedule_from_text(2, 1, "0F0 0SA0 0B0 0RG0\n1RA0 1F0 1B0 1SG0\n", true)),
+      Catch::Contains("(0B0)") && Catch::Contains("no receive of its output"));
+  CHECK_THROWS_WITH(check_schedule(schedule_from_text(1, 1, "0F0 0B0 0SG0\n", true)),
                     Catch::Contains("stage 0 has no previous stage"));
-  CHECK_THROWS_WITH(check_schedule(with(true, "0F0 0SA0 0B0\n", 1, 1)),
+  CHECK_THROWS_WITH(check_schedule(schedule_from_text(1, 1, "0F0 0SA0 0B0\n", true)),
                     Catch::Contains("the last stage has no next stage"));
 }

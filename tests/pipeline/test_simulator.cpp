@@ -4,30 +4,22 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/lowering.h"
+#include "pipeline//lowering.h"
 #include "pipeline/schedule_generators.h"
 #include "pipeline/schedule_text.h"
 #include "pipeline/simulation_report.h"
 #include "pipeline/simulator.h"
 #include "pipeline/staleness.h"
 #include "runtime/error.h"
+#include "tests/pipeline/schedule_from_text.h"
 
 using namespace augur;
+using augur::test::schedule_from_text;
 
 namespace {
 
 const ScheduleKind kPipelines[] = {ScheduleKind::Naive, ScheduleKind::GPipe, ScheduleKind::OneFOneB,
                                    ScheduleKind::PipeDream};
-
-Schedule hand_written(int k, int m, const std::string& text) {
-  Schedule s;
-  s.kind = ScheduleKind::GPipe;
-  s.stages = k;
-  s.micro_batches = m;
-  s.lowered = true;
-  s.actions = parse_action_lists(text);
-  return s;
-}
 
 struct Span {
   std::string name, category;
@@ -226,9 +218,9 @@ TEST_CASE("two shared devices: each is never over-booked, and sharing only adds 
 
 TEST_CASE("a receive whose send comes after a dependent receive deadlocks", "[pipeline]") {
   // Stage 0 waits for the gradient of micro-batch 0 before sending its activation.
-  const Schedule s = hand_written(2, 1,
-                                  "0F0 0RG0 0SA0 0B0 0U\n"
-                                  "1RA0 1F0 1B0 1SG0 1U\n");
+  const Schedule s = schedule_from_text(2, 1,
+                                        "0F0 0RG0 0SA0 0B0 0U\n"
+                                        "1RA0 1F0 1B0 1SG0 1U\n");
   const SimulationResult r = simulate(s, uniform_costs(2, 1, 2));
   REQUIRE(r.deadlocked);
   CHECK(r.deadlock.positions == std::vector<size_t>{1, 0});
@@ -250,10 +242,10 @@ TEST_CASE("a receive whose send comes after a dependent receive deadlocks", "[pi
 TEST_CASE("a receive whose send is missing deadlocks; finished stages show done", "[pipeline]") {
   // Stage 1 never sends the gradient of micro-batch 1, so stage 0 waits for ever; stage 2
   // finishes.
-  const Schedule s = hand_written(3, 2,
-                                  "0F0 0SA0 0F1 0SA1 0RG1 0B1 0RG0 0B0 0U\n"
-                                  "1RA0 1F0 1SA0 1RA1 1F1 1SA1 1RG1 1B1 1RG0 1B0 1SG0 1U\n"
-                                  "2RA0 2F0 2RA1 2F1 2B1 2SG1 2B0 2SG0 2U\n");
+  const Schedule s = schedule_from_text(3, 2,
+                                        "0F0 0SA0 0F1 0SA1 0RG1 0B1 0RG0 0B0 0U\n"
+                                        "1RA0 1F0 1SA0 1RA1 1F1 1SA1 1RG1 1B1 1RG0 1B0 1SG0 1U\n"
+                                        "2RA0 2F0 2RA1 2F1 2B1 2SG1 2B0 2SG0 2U\n");
   const SimulationResult r = simulate(s, uniform_costs(3, 1, 2));
   REQUIRE(r.deadlocked);
   CHECK(r.deadlock.blocked_stages == std::vector<int>{0});
@@ -269,7 +261,7 @@ TEST_CASE("the simulator refuses unlowered or malformed schedules", "[pipeline]"
   CHECK_THROWS_WITH(simulate(s, uniform_costs(2, 1, 1)), Catch::Contains("not lowered"));
   CHECK_THROWS_WITH(simulate(lower(s), uniform_costs(3, 1, 1)),
                     Catch::Contains("3 stage costs for 2 stages"));
-  CHECK_THROWS_WITH(simulate(hand_written(1, 1, "0F0 0F0 0B0\n"), uniform_costs(1, 1, 1)),
+  CHECK_THROWS_WITH(simulate(schedule_from_text(1, 1, "0F0 0F0 0B0\n"), uniform_costs(1, 1, 1)),
                     Catch::Contains("repeated"));
 }
 

@@ -2,12 +2,14 @@
 
 #include <vector>
 
-#include "pipeline/lowering.h"
+#include "pipeline//lowering.h"
 #include "pipeline/schedule_generators.h"
 #include "pipeline/schedule_text.h"
 #include "pipeline/staleness.h"
+#include "tests/pipeline/schedule_from_text.h"
 
 using namespace augur;
+using augur::test::schedule_from_text;
 using Grid = std::vector<std::vector<int>>;
 
 TEST_CASE("pipedream K=4 M=8: the realised staleness grid", "[pipeline]") {
@@ -69,11 +71,8 @@ TEST_CASE("peak in-flight activations per schedule", "[pipeline]") {
 TEST_CASE("staleness follows whatever the lists say, steps anywhere", "[pipeline]") {
   // A hand-written list: micro-batch 0 sees the steps after F0 and after F1 before its B,
   // micro-batch 1 those after F1 and after B0, micro-batch 2 none.
-  Schedule s;
-  s.kind = ScheduleKind::PipeDream;
-  s.stages = 1;
-  s.micro_batches = 3;
-  s.actions = parse_action_lists("0F0 0U 0F1 0U 0B0 0U 0B1 0F2 0B2\n");
+  const Schedule s = schedule_from_text(1, 3, "0F0 0U 0F1 0U 0B0 0U 0B1 0F2 0B2\n", false,
+                                        ScheduleKind::PipeDream);
   CHECK(realised_staleness(s) == Grid{{2, 2, 0}});
   const RealisedVersions v = realised_versions(s);
   CHECK(v.forward[0] == std::vector<int>{0, 1, 3});
