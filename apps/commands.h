@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace augur {
 
@@ -16,6 +17,12 @@ void register_train_commands(CLI::App& app);
 void register_simulate_command(CLI::App& app);
 // Runs the subcommand the user chose; returns the process exit code.
 int run_selected_command(CLI::App& app);
+
+// The items of a comma-separated flag value, empty items dropped ("1,,2" -> {"1", "2"}).
+std::vector<std::string> split_list(const std::string& text);
+// The device name of each of `stages` stages from a --devices value: one name for every
+// stage, or one per stage (else an error naming --devices); empty when the value is.
+std::vector<std::string> devices_per_stage(const std::string& devices, int stages);
 
 // Commands attach their runner here while registering.
 void set_command_runner(CLI::App* sub, std::function<int()> runner);

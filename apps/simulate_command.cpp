@@ -139,16 +139,8 @@ int run_simulate(const SimulateOptions& o, const CLI::App& sub) {
   costs.model.link = LinkModel::from_gbps(o.link_gbps, o.link_latency_us);
   if (!o.devices.empty()) {
     // Stages named with the same device share it (one compute at a time), as in the engine.
-    std::vector<std::string> names;
-    std::stringstream in(o.devices);
-    for (std::string d; std::getline(in, d, ',');) names.push_back(d);
-    if (names.size() == 1) names.assign(size_t(o.stages), names[0]);
-    if (names.size() != size_t(o.stages))
-      throw CLI::ValidationError("--devices", std::to_string(names.size()) + " devices for " +
-                                                  std::to_string(o.stages) + " stages");
     std::vector<std::string> seen;
-    for (const std::string& d : names) {
-      if (d.empty()) throw CLI::ValidationError("--devices", "an empty device name");
+    for (const std::string& d : devices_per_stage(o.devices, o.stages)) {
       const auto it = std::find(seen.begin(), seen.end(), d);
       costs.model.device.push_back(int(it - seen.begin()));
       if (it == seen.end()) seen.push_back(d);

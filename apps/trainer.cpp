@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "apps/checkpoint.h"
+#include "apps/commands.h"
 #include "data/loader.h"
 #include "data/open.h"
 #include "pipeline/lowering.h"
@@ -27,15 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 data::DatasetSpec dataset_spec(const TrainOptions& o, data::Split split) {
   data::DatasetSpec d;
@@ -64,18 +56,13 @@ std::shared_ptr<const data::Dataset> open_or_fallback(TrainOptions* o, data::Spl
 }
 
 std::vector<Device> stage_devices(const TrainOptions& o, int stages) {
-  std::vector<std::string> names = split_list(o.devices);
+  if (!split_list(o.devices).empty() && !o.device.empty())
+    throw Error("--device and --devices contradict each other: give one of them");
+  std::vector<std::string> names = devices_per_stage(o.devices, stages);
   if (names.empty()) {
     const std::string d =
         !o.device.empty() ? o.device : (cuda_device_count() > 0 ? "cuda:0" : "cpu");
     names.assign(static_cast<size_t>(stages), d);
-  } else if (!o.device.empty()) {
-    throw Error("--device and --devices contradict each other: give one of them");
-  } else if (names.size() == 1) {
-    names.assign(static_cast<size_t>(stages), names[0]);
-  } else if (static_cast<int>(names.size()) != stages) {
-    throw Error("--devices lists " + std::to_string(names.size()) + " devices for --pp-stages " +
-                std::to_string(stages));
   }
   std::vector<Device> out;
   for (const auto& n : names) {
