@@ -36,7 +36,13 @@ void import_all(const SafetensorsFile& f, Engine* engine) {
 
 void save_checkpoint(const std::string& path, const Engine& engine, const TrainingState& state) {
   SafetensorsWriter out;
-  engine.export_model(&out);
+  // The model under torchvision names: every stage's parameters and buffers.
+  const auto weights = engine.weights();
+  const auto states = engine.states();
+  for (int r = 0; r < engine.stages(); ++r) {
+    export_parameters(engine.stage_net(r), weights[static_cast<size_t>(r)], &out);
+    export_buffers(engine.stage_net(r), states[static_cast<size_t>(r)], &out);
+  }
   for (int k = 0; k < 2; ++k) {
     const auto arenas = engine.optimizer_state(k);
     for (size_t r = 0; r < arenas.size(); ++r)

@@ -24,10 +24,14 @@ void require_float(const char* op, const char* what, const TensorView& v, bool a
 }  // namespace augur::kernels
 
 // Calls cpu::NAME or cuda::NAME with the same arguments, by the device of the arguments.
-#define AUGUR_DISPATCH(device, NAME, ...)        \
-  do {                                           \
-    if ((device).is_cuda())                      \
-      ::augur::kernels::cuda::NAME(__VA_ARGS__); \
-    else                                         \
-      ::augur::kernels::cpu::NAME(__VA_ARGS__);  \
+// The CUDA branch makes that device current first, so no kernel family can launch on a
+// stream of one GPU while another is current (a stage thread of cuda:1, say).
+#define AUGUR_DISPATCH(device, NAME, ...)                       \
+  do {                                                          \
+    if ((device).is_cuda()) {                                   \
+      const ::augur::DeviceGuard augur_device_guard_((device)); \
+      ::augur::kernels::cuda::NAME(__VA_ARGS__);                \
+    } else {                                                    \
+      ::augur::kernels::cpu::NAME(__VA_ARGS__);                 \
+    }                                                           \
   } while (0)

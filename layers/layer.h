@@ -18,6 +18,10 @@ namespace augur {
 // When BatchNorm's running statistics update (design, section 4): after every micro-batch,
 // or once per mini-batch from the statistics accumulated over its micro-batches.
 enum class BnStatsMode { Micro, Deferred };
+// "micro|deferred"; anything else throws listing the choices.
+BnStatsMode parse_bn_stats(const std::string& name);
+const char* bn_stats_name(BnStatsMode mode);
+const std::vector<std::string>& bn_stats_names();
 
 // Everything a pass needs besides its input.
 struct Pass {

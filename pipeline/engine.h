@@ -1,61 +1,35 @@
-// The executing pipeline engine. It runs the lowered action lists of a schedule, one worker
-// thread per stage, with the stages' layers on their devices (several stages may share one
-// device; each stage has its own streams). It only executes: staleness is whatever the lists
-// make it, measured as steps applied between a micro-batch's F and B on each stage, and a
-// broken precondition or a stalled pipeline is an error that prints every stage's position
-// in its list.
+// The executing pipeline engine. It plans a lowered schedule (pipeline/execution_plan.h) and
+// hands each stage's annotated list to that stage's worker (pipeline/stage_worker.h), a
+// thread that lives as long as the engine, bound to the stage's device (several stages may
+// share one device; each has its own stream). It only executes what the plan says; the
+// realised staleness is measured as steps applied between a micro-batch's F and B and
+// checked against the plan. Records (losses, staleness, quality) reach an observer on the
+// caller's thread while the run goes. A broken precondition or a stalled pipeline is an error
+// that prints the grid of every stage's list with its position marked.
 #pragma once
 
+#include <atomic>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <vector>
 
-#include "layers/softmax_cross_entropy.h"
 #include "models/resnet.h"
-#include "models/safetensors.h"
 #include "optim/optimizer.h"
 #include "pipeline/action.h"
-#include "pipeline/transport.h"
-#include "pipeline/weight_policy.h"
-#include "runtime/trace.h"
+#include "pipeline/engine_options.h"
+#include "pipeline/execution_plan.h"
+#include "pipeline/loss_head.h"
+#include "pipeline/run_records.h"
 
 namespace augur {
 
-struct EngineOptions {
-  WeightPolicy policy = WeightPolicy::Latest;
-  optim::Predictor predictor = optim::Predictor::None;
-  BnStatsMode bn_stats = BnStatsMode::Micro;
-  bool decay_norm_and_bias = true;  // false: no weight decay on BN and bias parameters
-  double label_smoothing = 0;
-  double watchdog_seconds = 300;  // a receive waiting longer than this is a stall
-  int quality_every = 0;          // measure prediction quality every N micro-batches (0: never)
-  TraceWriter* trace = nullptr;   // per-action events, same format as the simulator's
-  // Stages on the CPU take turns computing (one F, B or Step at a time): every CPU kernel
-  // already spreads over the whole thread pool, so two stages computing at once only
-  // oversubscribe the cores. The simulator models this as stages sharing one device.
-  bool cpu_stages_take_turns = true;
-  // Called on the last stage's thread after each micro-batch's loss is known (micro-batch,
-  // loss, samples, top-1 correct). An exception thrown here stops the run with that error.
-  std::function<void(int, float, int64_t, int64_t)> on_loss;
-  // Called on a stage's thread after each backward: (stage, micro-batch, realised staleness,
-  // prediction quality of this micro-batch or NaN when not sampled, the stage's busy time in
-  // this run so far in ms).
-  std::function<void(int, int, int, double, double)> on_backward;
-};
+class StageWorker;
 
 struct StagePlacement {
   size_t first_unit = 0, end_unit = 0;  // [first, end) of the model's units
   Device device;
 };
-
-// A micro-batch as the data pipeline delivers it: host (ideally pinned) NHWC f32 images and
-// i64 labels. The engine copies images to stage 0's device and labels to the last stage's.
-struct MicroBatch {
-  TensorView images;
-  TensorView labels;
-  std::shared_ptr<const void> keep_alive;  // owner of the views' memory, if any
-};
-using MicroBatchSource = std::function<MicroBatch(int micro_batch)>;
 
 struct StageRunStats {
   double busy_ms = 0;           // time in F, B and Step
@@ -101,7 +75,11 @@ class Engine {
   // Executes a lowered schedule whose micro-batches are numbered 0..M-1 (fetched through
   // `source`, possibly from several threads). Synchronous schedules average the gradients
   // of their M micro-batches, so a mini-batch step equals one-stage training on all of them.
-  RunStats run(const Schedule& lowered, const MicroBatchSource& source);
+  // `observer`, when given, sees every record on the caller's thread while the run goes.
+  RunStats run(const Schedule& lowered, const MicroBatchSource& source,
+               RunObserver* observer = nullptr);
+  // The plan a run of `lowered` would execute now (the stages' step counts included).
+  ExecutionPlan plan(const Schedule& lowered) const;
   // Where the next runs write their per-action trace events (nullptr: none).
   void set_trace(TraceWriter* trace) { options_.trace = trace; }
 
@@ -128,15 +106,20 @@ class Engine {
   std::vector<std::vector<float>> last_gradients() const;
   void set_last_gradients(const std::vector<std::vector<float>>& grads);
 
-  // The model under torchvision names (parameters and buffers of every stage).
-  void export_model(SafetensorsWriter* out) const;
-
-  struct StageState;
+  // The transport the stages talk through.
+  Transport& transport() { return *transport_; }
 
  private:
-  std::vector<std::unique_ptr<StageState>> stages_;
+  // Hands records to the observer until every stage is done; returns the first error.
+  std::exception_ptr drain(const ExecutionPlan& plan, RecordQueue& queue, RunObserver* observer,
+                           RunStats* result, std::atomic<bool>* stop);
+  [[noreturn]] void fail(const Schedule& lowered, std::exception_ptr error, bool stalled);
+
+  std::vector<std::unique_ptr<StageWorker>> stages_;
   EngineOptions options_;
-  SoftmaxCrossEntropy loss_;
+  optim::OptimizerConfig optimizer_;
+  LossHead loss_;
+  std::shared_ptr<Transport> transport_;
 };
 
 }  // namespace augur

@@ -143,46 +143,14 @@ std::vector<std::string> split_commas(const std::string& text) {
 
 }  // namespace
 
-std::vector<int> in_flight_for(const std::string& schedule, int stages, int micro_batches) {
-  AUGUR_ARG_CHECK(stages >= 1, "in_flight_for: stages must be at least 1, got ", stages);
-  AUGUR_ARG_CHECK(micro_batches >= 1, "in_flight_for: micro-batches must be at least 1, got ",
-                  micro_batches);
-  std::vector<int> counts(size_t(stages), 1);
-  if (schedule == "sequential" || schedule == "naive") return counts;
-  for (int k = 0; k < stages; ++k) {
-    if (schedule == "gpipe")
-      counts[size_t(k)] = micro_batches;
-    else if (schedule == "1f1b")
-      counts[size_t(k)] = std::min(stages - k, micro_batches);
-    else if (schedule == "pipedream")
-      counts[size_t(k)] = stages - k;
-    else
-      AUGUR_THROW("unknown schedule '", schedule,
-                  "'; known schedules: sequential naive gpipe 1f1b pipedream");
+MemoryModel memory_model_for(const ExecutionPlan& plan, MemoryModel base) {
+  base.in_flight_per_stage.clear();
+  base.weight_versions_per_stage.clear();
+  for (const StageExecution& st : plan.stage) {
+    base.in_flight_per_stage.push_back(st.peak_in_flight);
+    base.weight_versions_per_stage.push_back(1 + (st.predicted_buffer ? 1 : 0) + st.peak_stashes);
   }
-  return counts;
-}
-
-std::vector<int> weight_versions_for(const std::string& policy, bool synchronous,
-                                     const std::vector<int>& in_flight) {
-  std::vector<int> versions;
-  for (int f : in_flight) {
-    AUGUR_ARG_CHECK(f >= 1, "weight_versions_for: in-flight counts must be at least 1, got ", f);
-    int v = 0;
-    if (policy == "latest")
-      v = 1;
-    else if (policy == "stash")
-      v = 1 + f;
-    else if (policy == "predict")
-      v = 2;
-    else if (policy == "predict-stash")
-      v = 2 + f;
-    else
-      AUGUR_THROW("unknown weight policy '", policy,
-                  "'; known policies: latest stash predict predict-stash");
-    versions.push_back(synchronous ? 1 : v);
-  }
-  return versions;
+  return base;
 }
 
 double stage_time_ms(const std::vector<UnitCost>& units, size_t first, size_t end) {

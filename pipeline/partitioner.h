@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/resnet_spec.h"
+#include "pipeline/execution_plan.h"
 
 namespace augur {
 
@@ -32,36 +33,24 @@ struct MemoryModel {
   int64_t device_bytes = 0;  // per-device limit; 0 or less: no limit
   // Parameter-sized copies besides the master weights, gradients and optimizer state: 1 is
   // the latest weights only; stashing adds a ring of versions, prediction a buffer. Use
-  // weight_versions_per_stage when stages differ (see weight_versions_for).
+  // weight_versions_per_stage when stages differ (see memory_model_for).
   int weight_versions = 1;
   std::vector<int> weight_versions_per_stage;  // empty: weight_versions on every stage
   int optimizer_state_copies = 1;              // SGD with momentum 1, AdamW 2, plain SGD 0
   int64_t micro_batch_size = 1;
-  // Micro-batches whose forward activations a stage holds at once (in_flight_for below);
+  // Micro-batches whose forward activations a stage holds at once (memory_model_for below);
   // empty: 1 on every stage.
   std::vector<int> in_flight_per_stage;
   int64_t bytes_per_element = 4;  // f32 parameters and activations
 };
 
-// Micro-batches in flight on each stage (forwards whose backward has not run yet, at the
-// worst moment), from what each schedule does with M micro-batches over K stages:
-//   sequential, naive: one micro-batch goes forward and back before the next starts: 1.
-//   gpipe: all forwards before any backward: M on every stage.
-//   1f1b (PipeDream-Flush): stage k warms up with K-k forwards, then alternates: min(K-k, M).
-//   pipedream (asynchronous 1F1B, no flush; micro-batches of the next mini-batch keep
-//   entering): K-k.
-// Unknown names throw listing the known ones.
-std::vector<int> in_flight_for(const std::string& schedule, int stages, int micro_batches);
-
-// Parameter-sized copies each stage keeps beyond master weights, gradients and optimizer
-// state, plus one (the MemoryModel::weight_versions convention), for a weight policy given
-// the in-flight counts and whether the schedule is synchronous (then the policy is
-// irrelevant and nothing is stashed or predicted): latest 1; stash 1 + in_flight (the
-// version each in-flight forward used, an upper bound: the last stage's may be the latest);
-// predict 2 (the predicted buffer); predict-stash 2 + in_flight (the prediction each
-// in-flight forward used, and the next one being built). Unknown names throw.
-std::vector<int> weight_versions_for(const std::string& policy, bool synchronous,
-                                     const std::vector<int>& in_flight);
+// What a stage holds under a planned schedule, from the plan's own walk over the lists (one
+// source of truth with the engine, which allocates exactly this): `in_flight_per_stage`,
+// the forwards whose backward has not run at the worst moment, and
+// `weight_versions_per_stage`, the master weights plus W_hat where a forward predicts plus
+// one stash per stale micro-batch in flight under a stashing policy. The other fields come
+// from `base`.
+MemoryModel memory_model_for(const ExecutionPlan& plan, MemoryModel base);
 
 // Forward plus backward time of units [first, end).
 double stage_time_ms(const std::vector<UnitCost>& units, size_t first, size_t end);

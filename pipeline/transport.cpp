@@ -1,36 +1,124 @@
 #include "pipeline/transport.h"
 
+#include "runtime/buffer.h"
+#include "runtime/peer_access.h"
+
 namespace augur {
 
-void InProcessTransport::send(int to_stage, MessageKind kind, int micro_batch, Message message) {
+const char* message_kind_name(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::Activation: return "activation";
+    case MessageKind::Gradient: return "gradient";
+    case MessageKind::Labels: return "labels";
+  }
+  return "?";
+}
+
+InProcessTransport::InProcessTransport(std::vector<Device> stage_devices)
+    : devices_(std::move(stage_devices)) {
+  for (const Device& d : devices_) {
+    copy_streams_.push_back(Stream::create(d));
+    inbox_streams_.push_back(Stream::create(d));
+  }
+  for (const Device& a : devices_)
+    for (const Device& b : devices_)
+      if (a.is_cuda() && b.is_cuda() && a != b) (void)enable_peer_access(a, b);
+}
+
+InProcessTransport::~InProcessTransport() = default;
+
+Message InProcessTransport::copy_between(int from, int to, const TensorView& data,
+                                         const Stream& stream) {
+  const Device& src = devices_[static_cast<size_t>(from)];
+  const Device& dst = devices_[static_cast<size_t>(to)];
+  const Stream& out = copy_streams_[static_cast<size_t>(from)];
+  // The copy starts after the compute that made the data.
+  Event made(src);
+  made.record(stream);
+  made.wait(out);
+  Message m;
+  m.owned = Tensor::empty(data.shape(), data.dtype(), dst, &inbox_streams_[size_t(to)]);
+  m.view = m.owned.view();
+  if (src.is_cpu() || dst.is_cpu() || can_access_peer(src, dst)) {
+    copy(m.owned, data, out);
+    m.ready = std::make_shared<Event>(src);
+    m.ready->record(out);
+    return m;
+  }
+  // No peer path: device -> pinned host on the sender's side, then host -> device on the
+  // receiver's inbox stream once the first half is done.
+  auto staging = std::make_shared<PinnedBuffer>(data.bytes());
+  const TensorView host(staging->data(), data.dtype(), Device::cpu(), data.shape());
+  copy(host, data, out);
+  Event landed(src);
+  landed.record(out);
+  const Stream& in = inbox_streams_[static_cast<size_t>(to)];
+  landed.wait(in);
+  copy(m.owned, host, in);
+  m.ready = std::make_shared<Event>(dst);
+  m.ready->record(in);
+  // The pinned buffer must outlive the host-to-device copy: the message keeps it, and the
+  // receiver holds the message until its backward, long after `ready`.
+  m.keep_alive = staging;
+  return m;
+}
+
+void InProcessTransport::send(int from_stage, int to_stage, MessageKind kind, int micro_batch,
+                              const TensorView& data, Tensor owned, const Stream& stream) {
+  AUGUR_CHECK(to_stage >= 0 && to_stage < static_cast<int>(devices_.size()) && from_stage >= 0 &&
+                  from_stage < static_cast<int>(devices_.size()),
+              "message from stage ", from_stage, " to stage ", to_stage, " in a ", devices_.size(),
+              "-stage pipeline");
+  Message m;
+  const Device& src = devices_[static_cast<size_t>(from_stage)];
+  if (data.device() == devices_[static_cast<size_t>(to_stage)] || data.device().is_cpu()) {
+    m.view = data;
+    m.owned = std::move(owned);
+    if (data.device().is_cuda()) {
+      m.ready = std::make_shared<Event>(src);
+      m.ready->record(stream);
+    }
+  } else {
+    m = copy_between(from_stage, to_stage, data, stream);
+    // The source must live until the copy on the copy stream has read it.
+    if (!owned.empty()) owned.set_stream(copy_streams_[static_cast<size_t>(from_stage)]);
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto key = std::make_tuple(to_stage, static_cast<int>(kind), micro_batch);
-    AUGUR_CHECK(!mailbox_.count(key), "message for stage ", to_stage, ", micro-batch ", micro_batch,
-                " sent twice");
-    mailbox_.emplace(key, std::move(message));
+    AUGUR_CHECK(!mailbox_.count(key), message_kind_name(kind), " message for stage ", to_stage,
+                ", micro-batch ", micro_batch, " sent twice");
+    mailbox_.emplace(key, std::move(m));
   }
   cv_.notify_all();
 }
 
 Message InProcessTransport::receive(int stage, MessageKind kind, int micro_batch,
+                                    const Stream& stream,
                                     std::chrono::steady_clock::time_point deadline) {
   const auto key = std::make_tuple(stage, static_cast<int>(kind), micro_batch);
-  std::unique_lock<std::mutex> lock(mutex_);
-  for (;;) {
-    if (!aborted_.empty()) throw Error(aborted_);
-    auto it = mailbox_.find(key);
-    if (it != mailbox_.end()) {
-      Message m = std::move(it->second);
-      mailbox_.erase(it);
-      return m;
-    }
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+  Message m;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
       if (!aborted_.empty()) throw Error(aborted_);
-      if (mailbox_.count(key)) continue;
-      throw ReceiveTimeout("timed out");
+      auto it = mailbox_.find(key);
+      if (it != mailbox_.end()) {
+        m = std::move(it->second);
+        mailbox_.erase(it);
+        break;
+      }
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        if (!aborted_.empty()) throw Error(aborted_);
+        if (mailbox_.count(key)) continue;
+        throw ReceiveTimeout("timed out waiting for the " + std::string(message_kind_name(kind)) +
+                             " of micro-batch " + std::to_string(micro_batch));
+      }
     }
   }
+  if (m.ready) m.ready->wait(stream);
+  if (!m.owned.empty() && m.owned.device() == stream.device()) m.owned.set_stream(stream);
+  return m;
 }
 
 void InProcessTransport::abort(const std::string& why) {
@@ -39,6 +127,12 @@ void InProcessTransport::abort(const std::string& why) {
     if (aborted_.empty()) aborted_ = why;
   }
   cv_.notify_all();
+}
+
+void InProcessTransport::begin_run() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  aborted_.clear();
+  mailbox_.clear();
 }
 
 }  // namespace augur

@@ -1,7 +1,9 @@
-// How boundary activations and gradients move between stages. The engine talks to one
-// interface so that transports across processes (NCCL, MPI) can sit beside the in-process
-// one. A message is a tensor view plus, on GPU, the event after which its data is ready;
-// `owned` keeps the memory alive when the message carries its own copy.
+// How boundary activations, gradients and labels move between stages. The engine talks to
+// one interface and is given its transport from outside, so transports across processes
+// (MPI, NCCL) sit beside the in-process one without the engine changing. A send hands over
+// data that is ready once the work queued so far on the sender's stream is done; a receive
+// returns data on the receiver's device, usable by work queued on the receiver's stream
+// from then on. Messages are addressed by (receiving stage, kind, micro-batch).
 #pragma once
 
 #include <chrono>
@@ -11,18 +13,21 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "runtime/stream.h"
 #include "runtime/tensor.h"
 
 namespace augur {
 
-enum class MessageKind { Activation, Gradient };
+enum class MessageKind { Activation, Gradient, Labels };
+const char* message_kind_name(MessageKind kind);
 
 struct Message {
   TensorView view;
-  Tensor owned;                  // empty when `view` points into the sender's memory
-  std::shared_ptr<Event> ready;  // null: the data is ready now (CPU)
+  Tensor owned;                            // empty when `view` points into the sender's memory
+  std::shared_ptr<Event> ready;            // null: the data is ready now (CPU)
+  std::shared_ptr<const void> keep_alive;  // staging memory a copy still reads, if any
 };
 
 // Thrown by receive() when the deadline passes without the message arriving.
@@ -34,24 +39,41 @@ class ReceiveTimeout : public Error {
 class Transport {
  public:
   virtual ~Transport() = default;
-  virtual void send(int to_stage, MessageKind kind, int micro_batch, Message message) = 0;
+  // `data` must stay valid until the receiver is done with it unless `owned` holds it (the
+  // in-process transport hands views over without copying on one device).
+  virtual void send(int from_stage, int to_stage, MessageKind kind, int micro_batch,
+                    const TensorView& data, Tensor owned, const Stream& stream) = 0;
   // Blocks until the message arrives; throws ReceiveTimeout at the deadline and Error when
   // the transport was aborted.
-  virtual Message receive(int stage, MessageKind kind, int micro_batch,
+  virtual Message receive(int stage, MessageKind kind, int micro_batch, const Stream& stream,
                           std::chrono::steady_clock::time_point deadline) = 0;
   // Wakes every receiver with an error (another stage failed).
   virtual void abort(const std::string& why) = 0;
+  // Called before each run: forgets an earlier run's abort and undelivered messages.
+  virtual void begin_run() = 0;
 };
 
-// Stages in one process: a mailbox per (stage, kind, micro-batch).
+// Stages in one process, each on its device. On one device a message is the sender's view
+// plus an event; between devices it is copied on the sender's copy stream, device to device
+// where peer access is possible, else staged through pinned host memory.
 class InProcessTransport : public Transport {
  public:
-  void send(int to_stage, MessageKind kind, int micro_batch, Message message) override;
-  Message receive(int stage, MessageKind kind, int micro_batch,
+  explicit InProcessTransport(std::vector<Device> stage_devices);
+  ~InProcessTransport() override;
+
+  void send(int from_stage, int to_stage, MessageKind kind, int micro_batch, const TensorView& data,
+            Tensor owned, const Stream& stream) override;
+  Message receive(int stage, MessageKind kind, int micro_batch, const Stream& stream,
                   std::chrono::steady_clock::time_point deadline) override;
   void abort(const std::string& why) override;
+  void begin_run() override;
 
  private:
+  Message copy_between(int from, int to, const TensorView& data, const Stream& stream);
+
+  std::vector<Device> devices_;
+  std::vector<Stream> copy_streams_;   // per stage: transfers out of its device
+  std::vector<Stream> inbox_streams_;  // per stage: staged copies into its device
   std::mutex mutex_;
   std::condition_variable cv_;
   std::map<std::tuple<int, int, int>, Message> mailbox_;

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/lowering.h"
 #include "pipeline/partitioner.h"
+#include "pipeline/schedule_generators.h"
 #include "pipeline/unit_profiler.h"
 #include "runtime/random.h"
 #include "tests/support/gpu.h"
@@ -16,6 +18,15 @@ using namespace augur;
 using Catch::Matchers::Contains;
 
 namespace {
+
+// The memory a policy needs on a schedule, from the planning pass (one source of truth).
+MemoryModel planned_memory(ScheduleKind kind, int stages, int micro_batches, WeightPolicy policy) {
+  PlanOptions o;
+  o.policy = policy;
+  o.steps_before.assign(size_t(stages), 1);
+  return memory_model_for(plan_execution(lower(make_schedule(kind, stages, micro_batches)), o),
+                          MemoryModel{});
+}
 
 // Units with the given forward+backward times (all in forward) and nothing else.
 std::vector<UnitCost> timed(const std::vector<double>& times) {
@@ -141,7 +152,8 @@ TEST_CASE("partition matches exhaustive search", "[pipeline]") {
       units.push_back(u);
     }
     MemoryModel m;
-    m.in_flight_per_stage = in_flight_for("1f1b", k, 4);
+    m.in_flight_per_stage =
+        planned_memory(ScheduleKind::OneFOneB, k, 4, WeightPolicy::Latest).in_flight_per_stage;
     m.device_bytes = 200 + int64_t(rng.below(1200));
     double best = std::numeric_limits<double>::infinity();
     std::vector<int> prefix;
@@ -202,21 +214,31 @@ TEST_CASE("impossible partitions are clear errors", "[pipeline]") {
 }
 
 TEST_CASE("in-flight micro-batches and weight versions per schedule", "[pipeline]") {
-  CHECK(in_flight_for("gpipe", 4, 8) == std::vector<int>{8, 8, 8, 8});
-  CHECK(in_flight_for("1f1b", 4, 8) == std::vector<int>{4, 3, 2, 1});
-  CHECK(in_flight_for("1f1b", 4, 2) == std::vector<int>{2, 2, 2, 1});
-  CHECK(in_flight_for("pipedream", 4, 2) == std::vector<int>{4, 3, 2, 1});
-  CHECK(in_flight_for("sequential", 3, 8) == std::vector<int>{1, 1, 1});
-  CHECK(in_flight_for("naive", 2, 8) == std::vector<int>{1, 1});
-  CHECK_THROWS_WITH(in_flight_for("zigzag", 2, 2), Contains("unknown schedule 'zigzag'"));
+  const auto in_flight = [](ScheduleKind kind, int k, int m) {
+    return planned_memory(kind, k, m, WeightPolicy::Latest).in_flight_per_stage;
+  };
+  CHECK(in_flight(ScheduleKind::GPipe, 4, 8) == std::vector<int>{8, 8, 8, 8});
+  CHECK(in_flight(ScheduleKind::OneFOneB, 4, 8) == std::vector<int>{4, 3, 2, 1});
+  CHECK(in_flight(ScheduleKind::OneFOneB, 4, 2) == std::vector<int>{2, 2, 2, 1});
+  // With fewer micro-batches than stages pipedream cannot fill its warm-up.
+  CHECK(in_flight(ScheduleKind::PipeDream, 4, 2) == std::vector<int>{2, 2, 2, 1});
+  CHECK(in_flight(ScheduleKind::PipeDream, 4, 8) == std::vector<int>{4, 3, 2, 1});
+  CHECK(in_flight(ScheduleKind::Sequential, 1, 8) == std::vector<int>{1});
+  CHECK(in_flight(ScheduleKind::Naive, 2, 8) == std::vector<int>{1, 1});
 
-  const std::vector<int> f = {4, 3, 2, 1};
-  CHECK(weight_versions_for("latest", false, f) == std::vector<int>{1, 1, 1, 1});
-  CHECK(weight_versions_for("stash", false, f) == std::vector<int>{5, 4, 3, 2});
-  CHECK(weight_versions_for("predict", false, f) == std::vector<int>{2, 2, 2, 2});
-  CHECK(weight_versions_for("predict-stash", false, f) == std::vector<int>{6, 5, 4, 3});
-  CHECK(weight_versions_for("predict-stash", true, f) == std::vector<int>{1, 1, 1, 1});
-  CHECK_THROWS_WITH(weight_versions_for("guess", false, f), Contains("unknown weight policy"));
+  // pipedream K = 4, M = 8 (staleness 0,1,2,3,3,... on stage 0): weight copies per stage.
+  const auto versions = [](WeightPolicy policy) {
+    return planned_memory(ScheduleKind::PipeDream, 4, 8, policy).weight_versions_per_stage;
+  };
+  CHECK(versions(WeightPolicy::Latest) == std::vector<int>{1, 1, 1, 1});
+  // Stage r keeps a stash for each of its stale in-flight micro-batches: in the steady state
+  // all K-r of them are stale except on the last stage, which is always fresh.
+  CHECK(versions(WeightPolicy::Stash) == std::vector<int>{5, 4, 3, 1});
+  // Prediction adds W_hat wherever a forward is stale; the last stage never is.
+  CHECK(versions(WeightPolicy::Predict) == std::vector<int>{2, 2, 2, 1});
+  CHECK(versions(WeightPolicy::PredictStash) == std::vector<int>{6, 5, 4, 1});
+  CHECK(planned_memory(ScheduleKind::GPipe, 4, 8, WeightPolicy::PredictStash)
+            .weight_versions_per_stage == std::vector<int>{1, 1, 1, 1});
 }
 
 TEST_CASE("parsing --balance lists", "[pipeline]") {
@@ -297,8 +319,9 @@ TEST_CASE("analytic unit costs follow the model table", "[pipeline]") {
   MemoryModel m;
   m.device_bytes = int64_t(80) << 30;
   m.micro_batch_size = batch;
-  m.in_flight_per_stage = in_flight_for("pipedream", 4, 4);
-  m.weight_versions_per_stage = weight_versions_for("stash", false, m.in_flight_per_stage);
+  const MemoryModel planned = planned_memory(ScheduleKind::PipeDream, 4, 4, WeightPolicy::Stash);
+  m.in_flight_per_stage = planned.in_flight_per_stage;
+  m.weight_versions_per_stage = planned.weight_versions_per_stage;
   const std::vector<int> b = partition(costs, 4, m);
   CHECK(b.size() == 4);
   CHECK_NOTHROW(require_fits(costs, b, m));

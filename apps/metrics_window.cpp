@@ -1,0 +1,129 @@
+#include "apps/metrics_window.h"
+
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "runtime/error.h"
+
+namespace augur {
+
+namespace fs = std::filesystem;
+
+MetricsLog::MetricsLog(const fs::path& dir, bool append)
+    : dir_(dir),
+      jsonl_(dir / "metrics.jsonl", append ? std::ios::app : std::ios::trunc),
+      csv_(dir / "metrics.csv", append ? std::ios::app : std::ios::trunc) {
+  if (!jsonl_ || !csv_) throw Error("cannot write metrics in '" + dir.string() + "'");
+  if (!append)
+    csv_ << "kind,epoch,step,loss,top1,top5,lr,images_per_s,staleness_mean,quality_mean,"
+            "utilisation_mean\n";
+}
+
+void MetricsLog::write(const nlohmann::json& j) {
+  jsonl_ << j.dump() << "\n";
+  jsonl_.flush();
+  auto num = [&](const char* k) -> std::string {
+    if (!j.contains(k) || j[k].is_null()) return "";
+    std::ostringstream os;
+    os << j[k].get<double>();
+    return os.str();
+  };
+  csv_ << j.value("kind", "") << "," << j.value("epoch", 0) << "," << j.value("step", 0) << ","
+       << num("loss") << "," << num("top1") << "," << num("top5") << "," << num("lr") << ","
+       << num("images_per_s") << "," << num("staleness_mean") << "," << num("quality_mean") << ","
+       << num("utilisation_mean") << "\n";
+  csv_.flush();
+  if (!jsonl_ || !csv_) throw Error("cannot write metrics in '" + dir_.string() + "'");
+}
+
+std::string format_duration(double seconds) {
+  const int s = static_cast<int>(seconds + 0.5);
+  std::ostringstream os;
+  os << s / 60 << "m" << std::setw(2) << std::setfill('0') << s % 60 << "s";
+  return os.str();
+}
+
+MetricsWindow::MetricsWindow(Settings settings, MetricsLog* log, std::function<double()> next_lr)
+    : s_(settings), log_(log), next_lr_(std::move(next_lr)) {
+  const size_t k = static_cast<size_t>(s_.stages);
+  stale_sum_.assign(k, 0.0);
+  quality_sum_.assign(k, 0.0);
+  busy_now_.assign(k, 0.0);
+  busy_at_window_.assign(k, 0.0);
+  stale_n_.assign(k, 0);
+  quality_n_.assign(k, 0);
+}
+
+void MetricsWindow::start_epoch(int64_t epoch, int64_t steps_done) {
+  epoch_ = epoch;
+  step_ = steps_done;
+  start_ = std::chrono::steady_clock::now();
+}
+
+void MetricsWindow::on_record(const MicroBatchRecord& r) {
+  const size_t k = static_cast<size_t>(r.stage);
+  if (r.kind == MicroBatchRecord::Kind::Backward) {
+    if (r.busy_ms < busy_now_[k]) busy_at_window_[k] -= busy_now_[k];  // a new run began
+    busy_now_[k] = r.busy_ms;
+    stale_sum_[k] += r.staleness;
+    ++stale_n_[k];
+    if (std::isfinite(r.quality)) {
+      quality_sum_[k] += r.quality;
+      ++quality_n_[k];
+    }
+    return;
+  }
+  loss_sum_ += double(r.loss) * r.samples;
+  samples_ += r.samples;
+  correct_ += r.correct_top1;
+  if (++losses_seen_ % s_.micro_batches_per_step != 0) return;
+  ++step_;
+  ++window_steps_;
+  if (step_ % s_.print_freq == 0 || step_ % s_.steps_per_epoch == 0) report();
+}
+
+void MetricsWindow::report() {
+  const auto now = std::chrono::steady_clock::now();
+  const double secs = std::chrono::duration<double>(now - start_).count();
+  const double ips = samples_ / std::max(secs, 1e-9);
+  const int64_t in_epoch = (step_ - 1) % s_.steps_per_epoch + 1;
+  const double eta = (s_.steps_per_epoch - in_epoch) * (secs / std::max<int64_t>(window_steps_, 1));
+  const double lr = next_lr_();
+  const double loss = loss_sum_ / std::max<int64_t>(samples_, 1);
+  const double top1 = 100.0 * correct_ / std::max<int64_t>(samples_, 1);
+  std::ostringstream line;
+  line << "epoch " << epoch_ << " [" << in_epoch << "/" << s_.steps_per_epoch << "] loss "
+       << std::fixed << std::setprecision(4) << loss << " acc " << std::setprecision(2) << top1
+       << "% lr " << std::setprecision(5) << lr << " " << std::setprecision(1) << ips
+       << " img/s eta " << format_duration(eta);
+  if (s_.tty)
+    std::cerr << "\r" << line.str() << "\033[K" << std::flush;
+  else
+    std::cerr << line.str() << "\n";
+  nlohmann::json rec = {{"kind", "step"}, {"epoch", epoch_}, {"step", step_},      {"loss", loss},
+                        {"top1", top1},   {"lr", lr},        {"images_per_s", ips}};
+  // Each stage's figures cover the backwards it ran in this window (upstream stages run
+  // theirs later than the last stage).
+  const size_t K = static_cast<size_t>(s_.stages);
+  std::vector<nlohmann::json> stale(K), quality(K);
+  std::vector<double> util(K);
+  for (size_t r = 0; r < K; ++r) {
+    util[r] = (busy_now_[r] - busy_at_window_[r]) / std::max(secs * 1e3, 1e-9);
+    busy_at_window_[r] = busy_now_[r];
+    if (stale_n_[r]) stale[r] = stale_sum_[r] / double(stale_n_[r]);
+    if (quality_n_[r]) quality[r] = quality_sum_[r] / double(quality_n_[r]);
+    stale_sum_[r] = quality_sum_[r] = 0;
+    stale_n_[r] = quality_n_[r] = 0;
+  }
+  rec["staleness_per_stage"] = stale;
+  rec["quality_per_stage"] = quality;
+  rec["utilisation_per_stage"] = util;
+  log_->write(rec);
+  loss_sum_ = 0;
+  samples_ = correct_ = window_steps_ = 0;
+  start_ = now;
+}
+
+}  // namespace augur

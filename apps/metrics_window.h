@@ -1,0 +1,64 @@
+// What `augur train` reports: metrics.jsonl (one JSON object a line) and metrics.csv (fixed
+// columns), and the window of records between two progress lines. The window observes the
+// engine's records on the training loop's own thread (pipeline/run_records.h).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pipeline/run_records.h"
+
+namespace augur {
+
+class MetricsLog {
+ public:
+  MetricsLog(const std::filesystem::path& dir, bool append);
+  void write(const nlohmann::json& record);
+
+ private:
+  std::filesystem::path dir_;
+  std::ofstream jsonl_, csv_;
+};
+
+// Counts optimizer steps from the losses (one step per `micro_batches_per_step` losses) and
+// every `print_freq` steps, and at the end of an epoch, prints a progress line and writes a
+// "step" record: the window's loss, accuracy, images/s, and each stage's staleness,
+// prediction quality and utilisation over the backwards it ran in the window.
+class MetricsWindow : public RunObserver {
+ public:
+  struct Settings {
+    int stages = 1;
+    int64_t micro_batches_per_step = 1;
+    int64_t steps_per_epoch = 1;
+    int print_freq = 50;
+    bool tty = false;
+  };
+  MetricsWindow(Settings settings, MetricsLog* log, std::function<double()> next_lr);
+
+  void start_epoch(int64_t epoch, int64_t steps_done);
+  int64_t steps_done() const { return step_; }
+  void on_record(const MicroBatchRecord& record) override;
+
+ private:
+  void report();
+
+  Settings s_;
+  MetricsLog* log_;
+  std::function<double()> next_lr_;
+  int64_t epoch_ = 0, step_ = 0, losses_seen_ = 0, window_steps_ = 0;
+  double loss_sum_ = 0;
+  int64_t samples_ = 0, correct_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  std::vector<double> stale_sum_, quality_sum_, busy_now_, busy_at_window_;
+  std::vector<int64_t> stale_n_, quality_n_;
+};
+
+std::string format_duration(double seconds);  // "1m27s"
+
+}  // namespace augur

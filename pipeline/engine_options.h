@@ -1,0 +1,35 @@
+// How an engine runs: the weight policy and predictor its plans use, BatchNorm statistics,
+// the loss, the watchdog, tracing and the transport between its stages.
+#pragma once
+
+#include <memory>
+
+#include "layers/layer.h"
+#include "optim/predictor.h"
+#include "pipeline/transport.h"
+#include "pipeline/weight_policy.h"
+#include "runtime/trace.h"
+
+namespace augur {
+
+struct EngineOptions {
+  WeightPolicy policy = WeightPolicy::Latest;
+  optim::Predictor predictor = optim::Predictor::None;
+  BnStatsMode bn_stats = BnStatsMode::Micro;
+  bool decay_norm_and_bias = true;  // false: no weight decay on BN and bias parameters
+  double label_smoothing = 0;
+  double watchdog_seconds = 300;  // a receive waiting longer than this is a stall
+  int quality_every = 0;          // measure prediction quality every N micro-batches (0: never)
+  // A NaN or infinite loss stops every stage and the run throws NonFiniteLoss.
+  bool stop_on_non_finite_loss = true;
+  TraceWriter* trace = nullptr;  // per-action events, same format as the simulator's
+  // Stages on the CPU take turns computing (one F, B or Step at a time): every CPU kernel
+  // already spreads over the whole thread pool, so two stages computing at once only
+  // oversubscribe the cores. The simulator models this as stages sharing one device.
+  bool cpu_stages_take_turns = true;
+  // How activations, gradients and labels move between stages; null: an in-process
+  // transport over the stages' devices.
+  std::shared_ptr<Transport> transport;
+};
+
+}  // namespace augur

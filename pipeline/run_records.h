@@ -1,0 +1,94 @@
+// What a run reports while it goes: records that stage workers push and the engine hands to
+// an observer on the caller's thread, so a training loop reads losses and staleness in
+// plain calls instead of callbacks fired from stage threads.
+#pragma once
+
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "pipeline/loss_head.h"
+#include "runtime/tensor.h"
+
+namespace augur {
+
+// A micro-batch as the data pipeline delivers it: host (ideally pinned) NHWC f32 images and
+// i64 labels. The engine copies images to stage 0's device and labels to the last stage's.
+struct MicroBatch {
+  TensorView images;
+  TensorView labels;
+  std::shared_ptr<const void> keep_alive;  // owner of the views' memory, if any
+};
+using MicroBatchSource = std::function<MicroBatch(int micro_batch)>;
+
+struct MicroBatchRecord {
+  enum class Kind { Loss, Backward };
+  Kind kind = Kind::Loss;
+  int stage = 0, micro_batch = 0;
+  // Loss (the last stage): the micro-batch's mean loss, samples and top-1 correct.
+  float loss = NAN;
+  int64_t samples = 0, correct_top1 = 0;
+  // Backward: realised staleness, prediction quality (NaN when not sampled), and the
+  // stage's busy time in this run up to and including this backward.
+  int staleness = 0;
+  double quality = NAN;
+  double busy_ms = 0;
+};
+
+// Called on the caller's thread of Engine::run. An exception thrown here stops the run.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void on_record(const MicroBatchRecord& record) = 0;
+};
+
+// Thrown when a loss is NaN or infinite (EngineOptions::stop_on_non_finite_loss).
+class NonFiniteLoss : public Error {
+ public:
+  NonFiniteLoss(const std::string& what, int mb, float value)
+      : Error(what), micro_batch(mb), loss(value) {}
+  int micro_batch;
+  float loss;
+};
+
+// The queue between stage workers and the caller's thread.
+struct RecordItem {
+  enum class Kind { Loss, Backward, Done };
+  Kind kind = Kind::Done;
+  int stage = 0, micro_batch = 0;
+  LossOnDevice loss;         // Loss
+  int staleness = 0;         // Backward
+  double quality = NAN;      // Backward
+  size_t busy_pairs = 0;     // Backward: compute actions of the stage so far
+  std::exception_ptr error;  // Done: the stage's failure, if any
+};
+
+class RecordQueue {
+ public:
+  void push(RecordItem item) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      items_.push_back(std::move(item));
+    }
+    cv_.notify_one();
+  }
+  RecordItem pop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return !items_.empty(); });
+    RecordItem item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<RecordItem> items_;
+};
+
+}  // namespace augur

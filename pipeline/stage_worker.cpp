@@ -1,0 +1,347 @@
+#include "pipeline/stage_worker.h"
+
+#include <chrono>
+
+#include "kernels/norms.h"
+#include "pipeline/engine_options.h"
+#include "runtime/host_data.h"
+
+namespace augur {
+
+namespace {
+const char* trace_category(ActionKind k) {
+  switch (k) {
+    case ActionKind::Forward: return "forward";
+    case ActionKind::Backward: return "backward";
+    case ActionKind::Step: return "step";
+    default: return "comm";
+  }
+}
+std::chrono::steady_clock::time_point deadline_after(double seconds) {
+  return std::chrono::steady_clock::now() +
+         std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
+}
+bool computes(ActionKind k) {
+  return k == ActionKind::Forward || k == ActionKind::Backward || k == ActionKind::Step;
+}
+}  // namespace
+
+StageWorker::StageWorker(int index, StageNet net, const Device& device,
+                         const std::vector<float>& weights, const std::vector<float>& state,
+                         const optim::OptimizerConfig& optimizer, const optim::LrSchedule& schedule,
+                         bool decay_norm_and_bias)
+    : index_(index), device_(device), net_(std::move(net)) {
+  require_device(device_);
+  AUGUR_ARG_CHECK(static_cast<int64_t>(weights.size()) == net_.params.size() &&
+                      static_cast<int64_t>(state.size()) == net_.state.size(),
+                  "stage ", index_, ": initial arenas do not match its layout");
+  stream_ = Stream::create(device_);
+  weights_ = copy_of(TensorView(const_cast<float*>(weights.data()), DType::F32, Device::cpu(),
+                                Shape{net_.params.size()}),
+                     device_, stream_);
+  state_ = copy_of(TensorView(const_cast<float*>(state.data()), DType::F32, Device::cpu(),
+                              Shape{net_.state.size()}),
+                   device_, stream_);
+  grads_ = Tensor::zeros(Shape{net_.params.size()}, DType::F32, device_, stream_);
+  optim::DecayMask mask(net_.params.size(), net_.params.decay_ranges(decay_norm_and_bias));
+  opt_ =
+      std::make_unique<optim::Optimizer>(optimizer, schedule, mask, device_, stream_, DType::F32);
+  stream_.synchronize();  // the host vectors may die after this
+  thread_ = std::thread([this] { thread_main(); });
+}
+
+StageWorker::~StageWorker() {
+  {
+    std::lock_guard<std::mutex> lock(job_mutex_);
+    quit_ = true;
+  }
+  job_cv_.notify_all();
+  thread_.join();
+}
+
+void StageWorker::start(const RunContext& context) {
+  {
+    std::lock_guard<std::mutex> lock(job_mutex_);
+    AUGUR_CHECK(!has_job_, "stage ", index_, " was given a run while one is going");
+    job_ = context;
+    has_job_ = true;
+  }
+  job_cv_.notify_all();
+}
+
+void StageWorker::thread_main() {
+  // The stage's device is current on this thread for its whole life; the kernels'
+  // dispatcher makes each stream's device current as well, so nothing depends on this.
+  std::unique_ptr<DeviceGuard> bind;
+  try {
+    bind = std::make_unique<DeviceGuard>(device_);
+  } catch (...) {
+  }
+  for (;;) {
+    RunContext c;
+    {
+      std::unique_lock<std::mutex> lock(job_mutex_);
+      job_cv_.wait(lock, [&] { return has_job_ || quit_; });
+      if (quit_ && !has_job_) return;
+      c = job_;
+    }
+    RecordItem done;
+    done.kind = RecordItem::Kind::Done;
+    done.stage = index_;
+    try {
+      execute(c);
+    } catch (...) {
+      done.error = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> lock(job_mutex_);
+      has_job_ = false;
+    }
+    c.records->push(std::move(done));
+  }
+}
+
+void StageWorker::execute(const RunContext& c) {
+  const StageExecution& sp = c.plan->stage[static_cast<size_t>(index_)];
+  const EngineOptions& o = *c.options;
+  staleness_.assign(static_cast<size_t>(c.plan->micro_batches), -1);
+  quality_.clear();
+  {
+    std::lock_guard<std::mutex> lock(busy_mutex_);
+    busy_.clear();
+    busy_resolved_ms_ = 0;
+    busy_resolved_ = 0;
+  }
+  position_.store(0);
+  for (size_t i = 0; i < sp.actions.size(); ++i) {
+    position_.store(i);
+    if (c.stop->load()) throw Error("stopped: the run was abandoned");
+    const PlannedAction& a = sp.actions[i];
+    std::unique_lock<std::mutex> turn(*c.cpu_turn, std::defer_lock);
+    if (computes(a.action.kind) && device_.is_cpu() && o.cpu_stages_take_turns) turn.lock();
+    std::unique_ptr<TraceScope> scope;
+    if (o.trace)
+      scope = std::make_unique<TraceScope>(o.trace, a.action.str(), trace_category(a.action.kind),
+                                           index_, 0);
+    // Busy time from an event pair around the action, read back later: the host never
+    // waits for the device to measure it. Taken after the turn, so waiting is not busy.
+    std::unique_ptr<BusyPair> pair;
+    if (computes(a.action.kind)) {
+      pair = std::make_unique<BusyPair>(BusyPair{Event(device_, true), Event(device_, true)});
+      pair->start.record(stream_);
+    }
+    const int mb = a.action.micro_batch;
+    switch (a.action.kind) {
+      case ActionKind::RecvAct: receive(MessageKind::Activation, mb, c); break;
+      case ActionKind::RecvGrad: receive(MessageKind::Gradient, mb, c); break;
+      case ActionKind::SendAct: send_activation(mb, c); break;
+      case ActionKind::SendGrad: send_gradient(mb, c); break;
+      case ActionKind::Forward: forward(a, c); break;
+      case ActionKind::Backward: backward(a, c); break;
+      case ActionKind::Step: step(a, c); break;
+    }
+    if (pair) {
+      pair->end.record(stream_);
+      std::lock_guard<std::mutex> lock(busy_mutex_);
+      busy_.push_back(std::move(*pair));
+    }
+    if (a.action.kind == ActionKind::Backward) {
+      RecordItem r;
+      r.kind = RecordItem::Kind::Backward;
+      r.stage = index_;
+      r.micro_batch = mb;
+      r.staleness = staleness_[static_cast<size_t>(mb)];
+      r.quality = a.sample_quality ? quality_.back() : NAN;
+      r.busy_pairs = busy_pairs();
+      c.records->push(std::move(r));
+    }
+  }
+  position_.store(sp.actions.size());
+  stream_.synchronize();
+}
+
+Pass StageWorker::pass(const TensorView& w, BnStatsMode bn) const {
+  Pass p;
+  p.stream = &stream_;
+  p.weights = w;
+  p.grads = grads_;
+  p.state = state_;
+  p.training = true;
+  p.bn_stats = bn;
+  return p;
+}
+
+void StageWorker::ensure_predicted() {
+  // Allocated on first use: only stages with a stale forward under a predicting policy
+  // hold W_hat (what memory_model_for counts).
+  if (predicted_.empty())
+    predicted_ = Tensor::empty(weights_.shape(), DType::F32, device_, &stream_);
+}
+
+Tensor StageWorker::take_stash() {
+  if (stash_pool_.empty())
+    return Tensor::empty(weights_.shape(), weights_.dtype(), device_, &stream_);
+  Tensor t = std::move(stash_pool_.back());
+  stash_pool_.pop_back();
+  return t;
+}
+
+void StageWorker::receive(MessageKind kind, int mb, const RunContext& c) {
+  Message m =
+      c.transport->receive(index_, kind, mb, stream_, deadline_after(c.options->watchdog_seconds));
+  if (kind == MessageKind::Activation)
+    inflight_[mb].received = std::move(m);
+  else
+    inflight_[mb].grad_in = std::move(m);
+}
+
+void StageWorker::send_activation(int mb, const RunContext& c) {
+  auto it = inflight_.find(mb);
+  AUGUR_CHECK(it != inflight_.end() && !it->second.output.empty(), "SendAct of micro-batch ", mb,
+              " before its forward");
+  c.transport->send(index_, index_ + 1, MessageKind::Activation, mb, it->second.output, Tensor(),
+                    stream_);
+}
+
+void StageWorker::send_gradient(int mb, const RunContext& c) {
+  auto it = inflight_.find(mb);
+  AUGUR_CHECK(it != inflight_.end() && !it->second.dx.empty(), "SendGrad of micro-batch ", mb,
+              " before its backward");
+  Tensor dx = std::move(it->second.dx);
+  inflight_.erase(it);
+  const TensorView v = dx.view();
+  c.transport->send(index_, index_ - 1, MessageKind::Gradient, mb, v, std::move(dx), stream_);
+}
+
+void StageWorker::forward(const PlannedAction& a, const RunContext& c) {
+  const int mb = a.action.micro_batch;
+  InFlight& f = inflight_[mb];
+  TensorView x;
+  MicroBatch labels_from;  // where the loss reads its labels
+  if (index_ == 0) {
+    f.batch = (*c.source)(mb);
+    f.input = copy_of(f.batch.images, device_, stream_);
+    x = f.input;
+    labels_from = f.batch;
+    if (a.send_labels) {
+      Tensor labels = copy_of(f.batch.labels, Device::cpu(), Stream::cpu());
+      const TensorView v = labels.view();
+      c.transport->send(index_, c.plan->stages - 1, MessageKind::Labels, mb, v, std::move(labels),
+                        stream_);
+    }
+  } else {
+    AUGUR_CHECK(!f.received.view.empty(), "forward of micro-batch ", mb,
+                " before its activation arrived");
+    x = f.received.view;
+  }
+  // The weight version the plan chose.
+  TensorView w = weights_;
+  if (a.weights == WeightSource::Predicted) {
+    if (a.predict_here) {
+      ensure_predicted();
+      optim::PredictRequest req{*c.predictor, a.staleness, predicted_};
+      opt_->predict(weights_, last_grads_, req, stream_);
+    }
+    w = predicted_;
+  }
+  if (a.stash) {
+    f.stash = take_stash();
+    copy(f.stash, w, stream_);
+    w = f.stash;
+  }
+  f.forward_weights = w;
+  if (a.sample_quality) {
+    f.w_stale = copy_of(weights_, device_, stream_);
+    f.w_hat = copy_of(w, device_, stream_);
+  }
+  f.steps_at_forward = opt_->steps_done();
+  f.output = net_.net->forward(pass(w, c.options->bn_stats), f.saved, x);
+  if (!a.loss) return;
+  Message received_labels;
+  TensorView label_view = labels_from.labels;
+  if (a.receive_labels) {
+    received_labels = c.transport->receive(index_, MessageKind::Labels, mb, stream_,
+                                           deadline_after(c.options->watchdog_seconds));
+    label_view = received_labels.view;
+  }
+  const Tensor labels = copy_of(label_view, device_, stream_);
+  RecordItem r;
+  r.kind = RecordItem::Kind::Loss;
+  r.stage = index_;
+  r.micro_batch = mb;
+  r.loss = c.loss->train(f.output, labels, c.plan->gradient_scale, &f.dlogits, stream_);
+  c.records->push(std::move(r));
+}
+
+void StageWorker::backward(const PlannedAction& a, const RunContext& c) {
+  const int mb = a.action.micro_batch;
+  auto it = inflight_.find(mb);
+  AUGUR_CHECK(it != inflight_.end(), "backward of micro-batch ", mb, " before its forward");
+  InFlight& f = it->second;
+  TensorView dy;
+  if (index_ == c.plan->stages - 1) {
+    dy = f.dlogits;
+  } else {
+    AUGUR_CHECK(!f.grad_in.view.empty(), "backward of micro-batch ", mb,
+                " before its gradient arrived");
+    dy = f.grad_in.view;
+  }
+  const int64_t staleness = opt_->steps_done() - f.steps_at_forward;
+  AUGUR_CHECK(staleness == a.staleness, "micro-batch ", mb, " ran with staleness ", staleness,
+              " on stage ", index_, ", the plan says ", a.staleness);
+  staleness_[static_cast<size_t>(mb)] = static_cast<int>(staleness);
+  const TensorView w = a.weights == WeightSource::Forward ? f.forward_weights : weights_.view();
+  f.dx = net_.net->backward(pass(w, c.options->bn_stats), f.saved, dy, a.send_input_gradient);
+  if (a.sample_quality) {
+    // W(i): the version this micro-batch should have used = the current weights.
+    const auto hat = kernels::norm_diff_and_norm_host(f.w_hat, weights_, stream_);
+    const auto stale = kernels::norm_diff_and_norm_host(f.w_stale, weights_, stream_);
+    quality_.push_back(stale.diff > 0 ? hat.diff / stale.diff : 0.0);
+  }
+  if (!f.stash.empty()) stash_pool_.push_back(std::move(f.stash));
+  if (!a.send_input_gradient) {
+    inflight_.erase(it);  // nothing goes upstream
+  } else {
+    Tensor dx = std::move(f.dx);
+    f = InFlight();
+    f.dx = std::move(dx);
+  }
+}
+
+void StageWorker::step(const PlannedAction& a, const RunContext& c) {
+  if (c.options->bn_stats == BnStatsMode::Deferred)
+    net_.net->finish_minibatch(pass(weights_, BnStatsMode::Deferred));
+  if (a.keep_gradient) {
+    // The last step of the run: keep its gradient for the next run's first predictions,
+    // then zero the arena as a step would.
+    opt_->step(weights_, grads_, stream_, nullptr, /*zero_grads=*/false);
+    last_grads_ = copy_of(grads_, device_, stream_);
+    grads_.zero(stream_);
+    return;
+  }
+  if (a.predict_for >= 0) ensure_predicted();
+  optim::PredictRequest req{*c.predictor, a.horizon, predicted_};
+  opt_->step(weights_, grads_, stream_, a.predict_for >= 0 ? &req : nullptr);
+}
+
+size_t StageWorker::busy_pairs() const {
+  std::lock_guard<std::mutex> lock(busy_mutex_);
+  return busy_.size();
+}
+
+double StageWorker::busy_ms(size_t pairs) {
+  std::unique_lock<std::mutex> lock(busy_mutex_);
+  pairs = std::min(pairs, busy_.size());
+  while (busy_resolved_ < pairs) {
+    BusyPair& p = busy_[busy_resolved_];  // deque: stable while the worker appends
+    lock.unlock();
+    p.end.synchronize();
+    const double ms = p.start.elapsed_ms(p.end);
+    lock.lock();
+    busy_resolved_ms_ += ms;
+    ++busy_resolved_;
+  }
+  return busy_resolved_ms_;
+}
+
+}  // namespace augur
