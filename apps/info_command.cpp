@@ -10,6 +10,7 @@
 #include "runtime/build_info.h"
 #include "runtime/context.h"
 #include "runtime/device.h"
+#include "runtime/peer_access.h"
 #include "runtime/thread_pool.h"
 
 namespace augur {
@@ -75,6 +76,20 @@ int run_info() {
   }
   for (int i = 0; i < n; ++i)
     std::cout << "  " << DeviceContext::get(Device::cuda(i)).description() << "\n";
+  if (n > 1) {
+    // Where stage-to-stage copies go device to device; elsewhere the in-process transport
+    // stages them through pinned host memory.
+    std::cout << "\nPeer access (row reads and writes column directly):\n       ";
+    for (int j = 0; j < n; ++j) std::cout << std::setw(8) << ("cuda:" + std::to_string(j));
+    std::cout << "\n";
+    const auto m = peer_access_matrix();
+    for (int i = 0; i < n; ++i) {
+      std::cout << "  " << std::left << std::setw(7) << ("cuda:" + std::to_string(i)) << std::right;
+      for (int j = 0; j < n; ++j)
+        std::cout << std::setw(8) << (i == j ? "-" : m[size_t(i)][size_t(j)] ? "yes" : "no");
+      std::cout << "\n";
+    }
+  }
   return 0;
 }
 }  // namespace

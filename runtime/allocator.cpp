@@ -131,20 +131,28 @@ Block CachingAllocator::allocate(size_t bytes) {
   return Block{ptr, size};
 }
 
-void CachingAllocator::release(Block block, cudaStream_t stream) {
+void CachingAllocator::release(Block block, cudaStream_t stream) noexcept {
   if (!block.ptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
   Cached c{block, nullptr};
   if (device_.is_cuda() && stream) {
-    DeviceGuard guard(device_);
+    DeviceGuard guard(device_, std::nothrow);
     if (spare_events_.empty()) {
-      cudaEvent_t e;
-      CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-      spare_events_.push_back(e);
+      cudaEvent_t e = nullptr;
+      if (CUDA_CHECK_NOTHROW(cudaEventCreateWithFlags(&e, cudaEventDisableTiming)))
+        spare_events_.push_back(e);
+    }
+    if (spare_events_.empty()) {
+      stats_.allocated_bytes -= block.size;  // dropped: the context is gone anyway
+      return;
     }
     c.ready = spare_events_.back();
     spare_events_.pop_back();
-    CUDA_CHECK(cudaEventRecord(c.ready, stream));
+    if (!CUDA_CHECK_NOTHROW(cudaEventRecord(c.ready, stream))) {
+      spare_events_.push_back(c.ready);
+      stats_.allocated_bytes -= block.size;
+      return;
+    }
   }
   stats_.allocated_bytes -= block.size;
   stats_.cached_bytes += block.size;

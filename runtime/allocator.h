@@ -43,7 +43,9 @@ class CachingAllocator {
   // request and the allocator's state after freeing the cache and retrying once.
   Block allocate(size_t bytes);
   // `stream`: the CUDA stream whose queued work may still use the block (nullptr: none).
-  void release(Block block, cudaStream_t stream = nullptr);
+  // Never throws (it runs in destructors): when the event that orders reuse cannot be
+  // recorded (a sticky CUDA error), the block is dropped rather than cached.
+  void release(Block block, cudaStream_t stream = nullptr) noexcept;
   // Returns every cached block to the system.
   void empty_cache();
   AllocatorStats stats() const;

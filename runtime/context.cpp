@@ -10,7 +10,7 @@ StreamResources::StreamResources(const Device& device, cudaStream_t stream)
     : device_(device), stream_(stream) {}
 
 StreamResources::~StreamResources() {
-  DeviceGuard guard(device_);
+  DeviceGuard guard(device_, std::nothrow);
   if (cublas_) (void)cublasDestroy(cublas_);
   if (cudnn_) (void)cudnnDestroy(cudnn_);
 }

@@ -1,5 +1,7 @@
 #include "runtime/cuda_check.h"
 
+#include <atomic>
+#include <cstdio>
 #include <sstream>
 
 #include "runtime/debug.h"
@@ -15,6 +17,18 @@ namespace {
   throw Error(os.str());
 }
 }  // namespace
+
+bool cuda_ok_nothrow(cudaError_t err, const char* expr, const char* file, int line) noexcept {
+  if (err == cudaSuccess) return true;
+  if (err != cudaErrorCudartUnloading) {
+    static std::atomic<bool> reported{false};
+    if (!reported.exchange(true))
+      std::fprintf(stderr, "augur: during cleanup: CUDA error %d (%s) in %s at %s:%d\n",
+                   static_cast<int>(err), cudaGetErrorString(err), expr, file, line);
+  }
+  (void)cudaGetLastError();
+  return false;
+}
 
 void cuda_failed(cudaError_t err, const char* expr, const char* file, int line) {
   // Clear the sticky-free error state so a caller that recovers sees a clean slate.

@@ -21,6 +21,12 @@ const char* cublas_status_name(cublasStatus_t st);
 // the stream so an asynchronous fault is reported at the launch that caused it.
 void check_launch(const char* kernel, cudaStream_t stream, const char* file, int line);
 
+// Teardown (destructors, noexcept members): never throws. Reports the first failure of the
+// process on stderr and stays quiet after it, so the error that unwound the stack (a faulting
+// kernel leaves every later CUDA call failing) is the one the user reads. CUDA's own shutdown
+// (cudaErrorCudartUnloading) is not a failure. Returns whether the call succeeded.
+bool cuda_ok_nothrow(cudaError_t err, const char* expr, const char* file, int line) noexcept;
+
 }  // namespace augur::detail
 
 #define CUDA_CHECK(expr)                                                   \
@@ -29,6 +35,8 @@ void check_launch(const char* kernel, cudaStream_t stream, const char* file, int
     if (augur_err_ != cudaSuccess)                                         \
       ::augur::detail::cuda_failed(augur_err_, #expr, __FILE__, __LINE__); \
   } while (0)
+
+#define CUDA_CHECK_NOTHROW(expr) ::augur::detail::cuda_ok_nothrow((expr), #expr, __FILE__, __LINE__)
 
 #define CUBLAS_CHECK(expr)                                                  \
   do {                                                                      \

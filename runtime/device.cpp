@@ -88,6 +88,14 @@ DeviceGuard::DeviceGuard(const Device& device) {
   if (previous_ != device.index) CUDA_CHECK(cudaSetDevice(device.index));
 }
 
+DeviceGuard::DeviceGuard(const Device& device, std::nothrow_t) noexcept {
+  if (!device.is_cuda()) return;
+  int current = -1;
+  if (!CUDA_CHECK_NOTHROW(cudaGetDevice(&current))) return;
+  previous_ = current;
+  if (previous_ != device.index) (void)CUDA_CHECK_NOTHROW(cudaSetDevice(device.index));
+}
+
 DeviceGuard::~DeviceGuard() {
   if (previous_ >= 0) (void)cudaSetDevice(previous_);
 }

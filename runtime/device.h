@@ -1,6 +1,7 @@
 // Where data lives and work runs: the CPU backend or one CUDA device.
 #pragma once
 
+#include <new>
 #include <string>
 
 namespace augur {
@@ -40,6 +41,8 @@ void require_device(const Device& device);
 class DeviceGuard {
  public:
   explicit DeviceGuard(const Device& device);
+  // Teardown: never throws (a failure is reported once, see CUDA_CHECK_NOTHROW).
+  DeviceGuard(const Device& device, std::nothrow_t) noexcept;
   ~DeviceGuard();
   DeviceGuard(const DeviceGuard&) = delete;
   DeviceGuard& operator=(const DeviceGuard&) = delete;

@@ -27,8 +27,8 @@ Stream Stream::wrap(const Device& device, cudaStream_t handle) {
 
 Stream::~Stream() {
   if (owned_ && handle_) {
-    DeviceGuard guard(device_);
-    (void)cudaStreamDestroy(handle_);
+    DeviceGuard guard(device_, std::nothrow);
+    (void)CUDA_CHECK_NOTHROW(cudaStreamDestroy(handle_));
   }
 }
 
@@ -65,8 +65,8 @@ Event::Event(const Device& device, bool timing) : device_(device), timing_(timin
 
 void Event::destroy() noexcept {
   if (handle_) {
-    DeviceGuard guard(device_);
-    (void)cudaEventDestroy(handle_);
+    DeviceGuard guard(device_, std::nothrow);
+    (void)CUDA_CHECK_NOTHROW(cudaEventDestroy(handle_));
     handle_ = nullptr;
   }
 }

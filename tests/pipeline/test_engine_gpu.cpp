@@ -38,7 +38,14 @@ TEST_CASE("gpu: a 4-stage pipeline on one GPU matches the CPU engine's losses",
     const size_t n = spec.units.size();
     for (int r = 0; r < K; ++r) p.push_back({n * r / K, n * (r + 1) / K, d});
     Engine e(spec, p, sgd, optim::LrSchedule::constant(0.05), 4, eo);
-    return e.run(lower(make_schedule(ScheduleKind::PipeDream, K, M)), source).losses;
+    const RunStats rs = e.run(lower(make_schedule(ScheduleKind::PipeDream, K, M)), source);
+    // Busy time from event pairs read back after the run: positive, and no stage is busier
+    // than the run is long.
+    for (const StageRunStats& st : rs.stages) {
+      CHECK(st.busy_ms > 0);
+      CHECK(st.busy_ms <= rs.wall_ms);
+    }
+    return rs.losses;
   };
   const std::vector<float> cpu = losses(Device::cpu());
   const std::vector<float> gpu = losses(Device::cuda(0));
@@ -51,5 +58,45 @@ TEST_CASE("gpu: a 4-stage pipeline on one GPU matches the CPU engine's losses",
     INFO("micro-batch " << i);
     CHECK(std::isfinite(gpu[i]));
     CHECK(std::abs(gpu[i] - cpu[i]) <= (i == 0 ? first_tol : 1e-2) * std::abs(cpu[i]));
+  }
+}
+
+TEST_CASE("gpu2: a 2-stage pipeline on two GPUs, either way round, matches the CPU engine",
+          "[gpu][gpu2][pipeline][engine]") {
+  AUGUR_REQUIRE_GPUS(2);
+  const ModelSpec spec = resnet_spec("resnet20", {10, 1, 16});
+  const int K = 2, M = 6, per = 8;
+  std::vector<float> images = random_floats(size_t(M) * per * 16 * 16, 31);
+  std::vector<int64_t> labels;
+  Random rng(32);
+  for (int i = 0; i < M * per; ++i) labels.push_back(int64_t(rng.below(10)));
+  auto source = [&](int mb) {
+    MicroBatch m;
+    m.images = TensorView(images.data() + size_t(mb) * per * 256, DType::F32, Device::cpu(),
+                          Shape::nhwc(per, 16, 16, 1));
+    m.labels = TensorView(labels.data() + size_t(mb) * per, DType::I64, Device::cpu(), Shape{per});
+    return m;
+  };
+  EngineOptions eo;
+  eo.policy = WeightPolicy::Predict;
+  eo.predictor = optim::Predictor::Nesterov;
+  auto losses = [&](const Device& first, const Device& second) {
+    const size_t n = spec.units.size();
+    const std::vector<StagePlacement> p = {{0, n / 2, first}, {n / 2, n, second}};
+    Engine e(spec, p, optim::OptimizerConfig{}, optim::LrSchedule::constant(0.05), 4, eo);
+    return e.run(lower(make_schedule(ScheduleKind::PipeDream, K, M)), source).losses;
+  };
+  const std::vector<float> cpu = losses(Device::cpu(), Device::cpu());
+  // Same tolerances as the one-GPU test above.
+  const double first_tol = 4 * 20 * 0x1p-24 * std::sqrt(576.0);
+  for (const auto& order : {std::make_pair(0, 1), std::make_pair(1, 0)}) {
+    INFO("stages on cuda:" << order.first << ", cuda:" << order.second);
+    const std::vector<float> gpu = losses(Device::cuda(order.first), Device::cuda(order.second));
+    REQUIRE(gpu.size() == cpu.size());
+    for (int i = 0; i < M; ++i) {
+      INFO("micro-batch " << i);
+      CHECK(std::isfinite(gpu[i]));
+      CHECK(std::abs(gpu[i] - cpu[i]) <= (i == 0 ? first_tol : 1e-2) * std::abs(cpu[i]));
+    }
   }
 }

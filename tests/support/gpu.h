@@ -6,6 +6,7 @@
 namespace augur::test {
 
 bool gpu_available();
+int gpu_count();
 void mark_skipped();
 constexpr int kSkipReturnCode = 77;
 
@@ -17,4 +18,13 @@ constexpr int kSkipReturnCode = 77;
       ::augur::test::mark_skipped();       \
       return;                              \
     }                                      \
+  } while (0)
+
+// [gpu2] tests (tagged "[gpu][gpu2]" so they skip like the others): need two devices.
+#define AUGUR_REQUIRE_GPUS(n)               \
+  do {                                      \
+    if (::augur::test::gpu_count() < (n)) { \
+      ::augur::test::mark_skipped();        \
+      return;                               \
+    }                                       \
   } while (0)

@@ -24,9 +24,15 @@ void note_case_started() {
 bool gpu_available() {
   return cuda_device_count() > 0;
 }
+int gpu_count() {
+  return cuda_device_count();
+}
 void mark_skipped() {
   ++g_cases_skipped;
-  WARN("skipped: no CUDA device (" << cuda_unavailable_reason() << ")");
+  if (gpu_available())
+    WARN("skipped: this test needs more CUDA devices than the " << gpu_count() << " present");
+  else
+    WARN("skipped: no CUDA device (" << cuda_unavailable_reason() << ")");
 }
 
 }  // namespace augur::test
