@@ -79,7 +79,6 @@ void accuracy_topk(const TensorView& logits, const TensorView& labels, const Ten
   AUGUR_ARG_CHECK(n <= INT_MAX, "accuracy_topk: ", logits.str(),
                   " has more rows than a grid holds");
   const int64_t k_eff = std::min<int64_t>(k, classes);
-  DeviceGuard guard(stream.device());
   // Workspace: the label mark, then one byte of hits per row.
   char* ws = static_cast<char*>(DeviceContext::get(stream.device())
                                     .resources(stream)

@@ -219,7 +219,6 @@ void run(const Call& c) {
   detail::check_conv(c.op, c.x, c.w, c.y, c.params, false, c.kind == Op::BackwardData ? "dx" : "x",
                      c.kind == Op::BackwardFilter ? "dw" : "w", c.kind == Op::Forward ? "y" : "dy");
   if (c.y.numel() == 0) return;  // an empty batch (the output is never empty otherwise)
-  DeviceGuard guard(c.stream.device());
   StreamResources& res = DeviceContext::get(c.stream.device()).resources(c.stream);
   cudnnHandle_t h = res.cudnn();
   Descriptors d(c.op, c.x.shape(), c.w.shape(), c.y.shape(), c.params,

@@ -19,17 +19,12 @@ namespace {
 // y[i, j] = b[j]: the GEMM then adds x w^T onto it (beta = 1).
 template <class T>
 __global__ void broadcast_rows_kernel(const T* __restrict__ b, T* y, int64_t rows, int64_t cols) {
-  const int64_t n = rows * cols;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = b[i % cols];
+  for_each_index(rows * cols, [&](int64_t i) { y[i] = b[i % cols]; });
 }
 
 template <class T>
 __global__ void fill_kernel(T* p, T value, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
-    p[i] = value;
+  for_each_index(n, [&](int64_t i) { p[i] = value; });
 }
 
 int as_int(int64_t v, const char* op) {
@@ -56,12 +51,10 @@ void linear_forward(const TensorView& x, const TensorView& w, const TensorView& 
   detail::check_linear(op, x, w, b, y, false);
   const int n = as_int(x.dim(0), op), in = as_int(x.dim(1), op), out = as_int(w.dim(0), op);
   if (y.numel() == 0) return;
-  DeviceGuard guard(stream.device());
   cublasHandle_t h = DeviceContext::get(stream.device()).resources(stream).cublas();
   if (!b.empty()) {
-    broadcast_rows_kernel<float><<<grid_for(y.numel()), kBlock, 0, stream.handle()>>>(
-        b.data<float>(), y.data<float>(), n, out);
-    AUGUR_CHECK_LAUNCH("broadcast_rows_kernel", stream.handle());
+    launch_linear("broadcast_rows_kernel", broadcast_rows_kernel<float>, y.numel(), stream,
+                  b.data<float>(), y.data<float>(), int64_t(n), int64_t(out));
   }
   const float one = 1.f, beta = b.empty() ? 0.f : 1.f;
   sgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w.data<float>(), in, x.data<float>(), in,
@@ -75,7 +68,6 @@ void linear_backward(const TensorView& x, const TensorView& w, const TensorView&
   detail::check_linear_backward(op, x, w, dy, dx, dw, db, false);
   const int n = as_int(x.dim(0), op), in = as_int(x.dim(1), op), out = as_int(w.dim(0), op);
   if (n == 0) return;
-  DeviceGuard guard(stream.device());
   StreamResources& res = DeviceContext::get(stream.device()).resources(stream);
   cublasHandle_t h = res.cublas();
   const float one = 1.f, zero = 0.f;
@@ -89,8 +81,7 @@ void linear_backward(const TensorView& x, const TensorView& w, const TensorView&
   if (!db.empty()) {
     // db += dy^T 1: the column sums of dy as a GEMV against a vector of ones.
     float* ones = static_cast<float*>(res.workspace(size_t(n) * sizeof(float)));
-    fill_kernel<float><<<grid_for(n), kBlock, 0, stream.handle()>>>(ones, 1.f, n);
-    AUGUR_CHECK_LAUNCH("fill_kernel", stream.handle());
+    launch_linear("fill_kernel", fill_kernel<float>, n, stream, ones, 1.f, int64_t(n));
     CUBLAS_CHECK(cublasSgemv(h, CUBLAS_OP_N, out, n, &one, dy.data<float>(), out, ones, 1, &one,
                              db.data<float>(), 1));
   }

@@ -45,7 +45,7 @@ template <class T, class I>
 __global__ void max_pool_forward_kernel(const T* __restrict__ x, T* __restrict__ y,
                                         int32_t* __restrict__ argmax, PoolGeometry<I> g) {
   const I total = g.n * g.oh * g.ow * g.c;
-  for (I i = blockIdx.x * I(blockDim.x) + threadIdx.x; i < total; i += I(gridDim.x) * blockDim.x) {
+  for_each_index<I>(total, [&](I i) {
     const I c = i % g.c;
     I r = i / g.c;
     const I ow = r % g.ow;
@@ -68,7 +68,7 @@ __global__ void max_pool_forward_kernel(const T* __restrict__ x, T* __restrict__
       }
     y[i] = T(best);
     argmax[i] = best_pos;
-  }
+  });
 }
 
 // One thread per input element: sums dy over the outputs whose window covers it and whose
@@ -78,7 +78,7 @@ __global__ void max_pool_backward_kernel(const T* __restrict__ dy,
                                          const int32_t* __restrict__ argmax, T* __restrict__ dx,
                                          PoolGeometry<I> g) {
   const I total = g.n * g.h * g.w * g.c;
-  for (I i = blockIdx.x * I(blockDim.x) + threadIdx.x; i < total; i += I(gridDim.x) * blockDim.x) {
+  for_each_index<I>(total, [&](I i) {
     const I c = i % g.c;
     I r = i / g.c;
     const I w = r % g.w;
@@ -97,53 +97,53 @@ __global__ void max_pool_backward_kernel(const T* __restrict__ dy,
         if (argmax[o] == pos) acc += static_cast<float>(dy[o]);
       }
     dx[i] = T(acc);
-  }
+  });
 }
 
 // One thread per (sample, channel), summing H*W in ascending order like the CPU reference.
 template <class T, class I>
 __global__ void gap_forward_kernel(const T* __restrict__ x, T* __restrict__ y, I n, I hw, I c) {
-  for (I i = blockIdx.x * I(blockDim.x) + threadIdx.x; i < n * c; i += I(gridDim.x) * blockDim.x) {
+  for_each_index<I>(n * c, [&](I i) {
     const T* xi = x + (i / c) * hw * c + i % c;
     float acc = 0.f;
     for (I k = 0; k < hw; ++k) acc += static_cast<float>(xi[k * c]);
     y[i] = T(avg_pool_value(acc, hw));
-  }
+  });
 }
 
 template <class T, class I>
 __global__ void gap_backward_kernel(const T* __restrict__ dy, T* __restrict__ dx, I n, I hw, I c) {
   const I total = n * hw * c;
-  for (I i = blockIdx.x * I(blockDim.x) + threadIdx.x; i < total; i += I(gridDim.x) * blockDim.x) {
+  for_each_index<I>(total, [&](I i) {
     const I sample = i / (hw * c);
     dx[i] = T(avg_pool_grad(static_cast<float>(dy[sample * c + i % c]), hw));
-  }
+  });
 }
 
 template <class I>
 void launch_max_pool_forward(const TensorView& x, const TensorView& y, const TensorView& argmax,
                              const MaxPoolParams& p, const Stream& stream) {
-  max_pool_forward_kernel<float, I><<<grid_for(y.numel()), kBlock, 0, stream.handle()>>>(
-      x.data<float>(), y.data<float>(), argmax.data<int32_t>(), geometry<I>(x, y, p));
+  launch_linear("max_pool_forward", max_pool_forward_kernel<float, I>, y.numel(), stream,
+                x.data<float>(), y.data<float>(), argmax.data<int32_t>(), geometry<I>(x, y, p));
 }
 
 template <class I>
 void launch_max_pool_backward(const TensorView& dy, const TensorView& argmax, const TensorView& dx,
                               const MaxPoolParams& p, const Stream& stream) {
-  max_pool_backward_kernel<float, I><<<grid_for(dx.numel()), kBlock, 0, stream.handle()>>>(
-      dy.data<float>(), argmax.data<int32_t>(), dx.data<float>(), geometry<I>(dx, dy, p));
+  launch_linear("max_pool_backward", max_pool_backward_kernel<float, I>, dx.numel(), stream,
+                dy.data<float>(), argmax.data<int32_t>(), dx.data<float>(), geometry<I>(dx, dy, p));
 }
 
 template <class I>
 void launch_gap_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
-  gap_forward_kernel<float, I><<<grid_for(y.numel()), kBlock, 0, stream.handle()>>>(
-      x.data<float>(), y.data<float>(), I(x.n()), I(x.h() * x.w()), I(x.c()));
+  launch_linear("global_avg_pool_forward", gap_forward_kernel<float, I>, y.numel(), stream,
+                x.data<float>(), y.data<float>(), I(x.n()), I(x.h() * x.w()), I(x.c()));
 }
 
 template <class I>
 void launch_gap_backward(const TensorView& dy, const TensorView& dx, const Stream& stream) {
-  gap_backward_kernel<float, I><<<grid_for(dx.numel()), kBlock, 0, stream.handle()>>>(
-      dy.data<float>(), dx.data<float>(), I(dx.n()), I(dx.h() * dx.w()), I(dx.c()));
+  launch_linear("global_avg_pool_backward", gap_backward_kernel<float, I>, dx.numel(), stream,
+                dy.data<float>(), dx.data<float>(), I(dx.n()), I(dx.h() * dx.w()), I(dx.c()));
 }
 
 }  // namespace
@@ -153,12 +153,10 @@ void max_pool_forward(const TensorView& x, const TensorView& y, const TensorView
   detail::check_max_pool_forward(x, y, argmax, params, false);
   const int64_t total = y.numel();
   if (total == 0) return;
-  DeviceGuard guard(stream.device());
   if (fits_int32(x, y))
     launch_max_pool_forward<int32_t>(x, y, argmax, params, stream);
   else
     launch_max_pool_forward<int64_t>(x, y, argmax, params, stream);
-  AUGUR_CHECK_LAUNCH("max_pool_forward", stream.handle());
 }
 
 void max_pool_backward(const TensorView& dy, const TensorView& argmax, const TensorView& dx,
@@ -166,34 +164,28 @@ void max_pool_backward(const TensorView& dy, const TensorView& argmax, const Ten
   detail::check_max_pool_backward(dy, argmax, dx, params, false);
   const int64_t total = dx.numel();
   if (total == 0) return;
-  DeviceGuard guard(stream.device());
   if (fits_int32(dx, dy))
     launch_max_pool_backward<int32_t>(dy, argmax, dx, params, stream);
   else
     launch_max_pool_backward<int64_t>(dy, argmax, dx, params, stream);
-  AUGUR_CHECK_LAUNCH("max_pool_backward", stream.handle());
 }
 
 void global_avg_pool_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
   detail::check_global_avg_pool("global_avg_pool_forward", x, y, false);
   if (y.numel() == 0) return;
-  DeviceGuard guard(stream.device());
   if (fits_int32(x, y))
     launch_gap_forward<int32_t>(x, y, stream);
   else
     launch_gap_forward<int64_t>(x, y, stream);
-  AUGUR_CHECK_LAUNCH("global_avg_pool_forward", stream.handle());
 }
 
 void global_avg_pool_backward(const TensorView& dy, const TensorView& dx, const Stream& stream) {
   detail::check_global_avg_pool("global_avg_pool_backward", dx, dy, false);
   if (dx.numel() == 0) return;
-  DeviceGuard guard(stream.device());
   if (fits_int32(dx, dy))
     launch_gap_backward<int32_t>(dy, dx, stream);
   else
     launch_gap_backward<int64_t>(dy, dx, stream);
-  AUGUR_CHECK_LAUNCH("global_avg_pool_backward", stream.handle());
 }
 
 }  // namespace augur::kernels::cuda

@@ -108,7 +108,6 @@ void run(const char* op, const TensorView& logits, const TensorView& labels, con
   detail::check_softmax_xent(op, logits, labels, loss, dlogits, label_smoothing, false);
   const int64_t n = logits.dim(0), classes = logits.dim(1);
   AUGUR_ARG_CHECK(n <= INT_MAX, op, ": ", logits.str(), " has more rows than a grid holds");
-  DeviceGuard guard(stream.device());
   // Workspace: the label mark, then one f32 loss per row.
   char* ws = static_cast<char*>(DeviceContext::get(stream.device())
                                     .resources(stream)
