@@ -116,10 +116,9 @@ void register_info_command(CLI::App& app) {
       return run_info();
     }
     InfoOptions o = *opts;
-    // CIFAR-style networks (no stem max-pool) default to 32x32 inputs and 10 classes.
-    const bool cifar = !resnet_spec(o.model, {1, 1, 32}).units.front().stem_maxpool;
-    if (cifar && !sub->count("--image-size")) o.image_size = 32;
-    if (cifar && !sub->count("--num-classes")) o.num_classes = 10;
+    const ResNetDefaults d = resnet_defaults(o.model);
+    if (!sub->count("--image-size")) o.image_size = d.image_size;
+    if (!sub->count("--num-classes")) o.num_classes = d.num_classes;
     return print_model(o);
   });
 }

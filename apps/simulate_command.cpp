@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "apps/stage_flags.h"
 #include "models/resnet_spec.h"
 #include "pipeline/cost_model.h"
 #include "pipeline/lowering.h"
@@ -204,7 +205,7 @@ void register_simulate_command(CLI::App& app) {
   auto o = std::make_shared<SimulateOptions>();
   sub->add_option("--pp-schedule", o->schedule, "Schedule")
       ->required()
-      ->check(CLI::IsMember({"sequential", "naive", "gpipe", "1f1b", "pipedream"}));
+      ->check(CLI::IsMember(schedule_names()));
   sub->add_option("--pp-stages", o->stages, "Pipeline stages K")->check(CLI::PositiveNumber);
   sub->add_option("--micro-batches", o->micro_batches, "Micro-batches M per mini-batch")
       ->check(CLI::PositiveNumber);
@@ -266,12 +267,11 @@ void register_simulate_command(CLI::App& app) {
     for (const char* flag : {"--forward-ms", "--backward-ms", "--step-ms", "--boundary-bytes"})
       if (sub->count(flag) && (!opts.model.empty() || !opts.profile.empty()))
         throw CLI::ValidationError(flag, "uniform costs do not combine with --model or --profile");
-    if (!opts.model.empty() && !sub->count("--image-size") &&
-        !resnet_spec(opts.model, {1, 1, 32}).units.front().stem_maxpool)
-      opts.image_size = 32;  // CIFAR networks
-    if (!opts.model.empty() && !sub->count("--num-classes") &&
-        !resnet_spec(opts.model, {1, 1, 32}).units.front().stem_maxpool)
-      opts.num_classes = 10;
+    if (!opts.model.empty()) {
+      const ResNetDefaults d = resnet_defaults(opts.model);
+      if (!sub->count("--image-size")) opts.image_size = d.image_size;
+      if (!sub->count("--num-classes")) opts.num_classes = d.num_classes;
+    }
     return run_simulate(opts, *sub);
   });
 }

@@ -99,8 +99,7 @@ int run_step(const StepOptions& o) {
     throw Error("--in-channels " + std::to_string(o.in_channels) + " but the batch has " +
                 std::to_string(batch.c) + " channels");
   ResNetOptions ropt{o.num_classes, static_cast<int>(batch.c), static_cast<int>(batch.h)};
-  if (ropt.num_classes == 0)
-    ropt.num_classes = resnet_spec(o.model, {1, 1, 64}).units.front().stem_maxpool ? 1000 : 10;
+  if (ropt.num_classes == 0) ropt.num_classes = resnet_defaults(o.model).num_classes;
   const ModelSpec spec = resnet_spec(o.model, ropt);
   const StageNet net = build_model(spec);
 
@@ -217,7 +216,7 @@ void register_step_command(CLI::App& app) {
   sub->add_option("--steps", o->steps, "Optimizer steps on the batch (0: forward/backward only)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--optimizer", o->optimizer, "sgd or adamw")
-      ->check(CLI::IsMember({"sgd", "adamw"}));
+      ->check(CLI::IsMember(optim::optimizer_kind_names()));
   sub->add_option("--lr", o->lr, "Learning rate")->check(CLI::PositiveNumber);
   sub->add_option("--momentum", o->momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
   sub->add_option("--wd", o->wd, "Weight decay")->check(CLI::NonNegativeNumber);

@@ -1,6 +1,12 @@
 #include "apps/train_options.h"
 
+#include "layers/layer.h"
 #include "models/resnet_spec.h"
+#include "optim/lr_schedule.h"
+#include "optim/optimizer_config.h"
+#include "optim/predictor.h"
+#include "pipeline/action.h"
+#include "pipeline/weight_policy.h"
 
 namespace augur {
 
@@ -39,7 +45,7 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
       ->check(CLI::NonNegativeNumber);
   app->add_option("--epochs", o->epochs, "Epochs")->check(CLI::PositiveNumber);
   app->add_option("--optimizer", o->optimizer, "sgd or adamw")
-      ->check(CLI::IsMember({"sgd", "adamw"}));
+      ->check(CLI::IsMember(optim::optimizer_kind_names()));
   app->add_option("--lr", o->lr, "Learning rate")->check(CLI::PositiveNumber);
   app->add_option("--momentum", o->momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
   app->add_option("--wd,--weight-decay", o->wd, "Weight decay")->check(CLI::NonNegativeNumber);
@@ -47,7 +53,7 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->add_flag("!--no-norm-weight-decay", o->norm_weight_decay,
                 "No weight decay on BatchNorm and bias parameters");
   app->add_option("--lr-scheduler", o->lr_scheduler, "constant, step, multistep or cosine")
-      ->check(CLI::IsMember({"constant", "step", "multistep", "cosine"}));
+      ->check(CLI::IsMember(optim::lr_decay_names()));
   app->add_option("--lr-step-size", o->lr_step_size, "Epochs per decay (step)")
       ->check(CLI::PositiveNumber);
   app->add_option("--lr-gamma", o->lr_gamma, "Decay factor (step, multistep)")
@@ -57,18 +63,18 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->add_option("--lr-warmup-epochs", o->lr_warmup_epochs, "Warm-up epochs")
       ->check(CLI::NonNegativeNumber);
   app->add_option("--lr-warmup-method", o->lr_warmup_method, "linear or constant")
-      ->check(CLI::IsMember({"linear", "constant"}));
+      ->check(CLI::IsMember(optim::lr_warmup_names()));
   app->add_option("--pp-schedule", o->pp_schedule, "sequential, naive, gpipe, 1f1b or pipedream")
-      ->check(CLI::IsMember({"sequential", "naive", "gpipe", "1f1b", "pipedream"}));
+      ->check(CLI::IsMember(schedule_names()));
   app->add_option("--micro-batches", o->micro_batches,
                   "Micro-batches per mini-batch (synchronous schedules)")
       ->check(CLI::PositiveNumber);
   app->add_option("--weight-policy", o->weight_policy, "latest, stash, predict or predict-stash")
-      ->check(CLI::IsMember({"latest", "stash", "predict", "predict-stash"}));
+      ->check(CLI::IsMember(weight_policy_names()));
   app->add_option("--predictor", o->predictor, "none, linear, nesterov or constant-gradient")
-      ->check(CLI::IsMember({"none", "linear", "nesterov", "constant-gradient"}));
+      ->check(CLI::IsMember(optim::predictor_names()));
   app->add_option("--bn-stats", o->bn_stats, "micro or deferred")
-      ->check(CLI::IsMember({"micro", "deferred"}));
+      ->check(CLI::IsMember(bn_stats_names()));
   app->add_option("--quality-every", o->quality_every,
                   "Measure prediction quality every N micro-batches (0: never)")
       ->check(CLI::NonNegativeNumber);

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "apps/stage_flags.h"
 #include "data/open.h"
 #include "pipeline/partitioner.h"
 
@@ -167,6 +168,14 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app) {
   EngineOptions& eo = p.engine;
   eo.policy = parse_weight_policy(o.weight_policy);
   eo.predictor = optim::parse_predictor(o.predictor);
+  if (!p.synchronous && forward_predicts(eo.policy)) {
+    try {
+      optim::check_predictor(eo.predictor, p.optimizer);
+    } catch (const Error& e) {
+      throw Error("--predictor " + o.predictor + " with --optimizer " + o.optimizer + ": " +
+                  e.what());
+    }
+  }
   eo.bn_stats = parse_bn_stats(o.bn_stats);
   eo.decay_norm_and_bias = o.norm_weight_decay;
   eo.label_smoothing = o.label_smoothing;

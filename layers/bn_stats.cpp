@@ -1,10 +1,14 @@
 #include "layers/layer.h"
-#include "runtime/error.h"
+#include "runtime/enum_names.h"
 
 namespace augur {
 
+namespace {
+const std::vector<BnStatsMode> kModes = {BnStatsMode::Micro, BnStatsMode::Deferred};
+}
+
 const std::vector<std::string>& bn_stats_names() {
-  static const std::vector<std::string> names = {"micro", "deferred"};
+  static const std::vector<std::string> names = enum_names(kModes, bn_stats_name);
   return names;
 }
 
@@ -13,9 +17,7 @@ const char* bn_stats_name(BnStatsMode mode) {
 }
 
 BnStatsMode parse_bn_stats(const std::string& name) {
-  for (BnStatsMode m : {BnStatsMode::Micro, BnStatsMode::Deferred})
-    if (name == bn_stats_name(m)) return m;
-  throw Error("unknown BatchNorm statistics mode '" + name + "'; choices: micro deferred");
+  return parse_enum(name, kModes, bn_stats_name, "BatchNorm statistics mode");
 }
 
 }  // namespace augur

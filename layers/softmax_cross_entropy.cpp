@@ -6,7 +6,7 @@ namespace augur {
 
 SoftmaxCrossEntropy::SoftmaxCrossEntropy(double label_smoothing) : smoothing_(label_smoothing) {
   AUGUR_ARG_CHECK(label_smoothing >= 0 && label_smoothing <= 1,
-                  "--label-smoothing must lie in [0, 1], got ", label_smoothing);
+                  "label smoothing must lie in [0, 1], got ", label_smoothing);
 }
 
 Tensor SoftmaxCrossEntropy::forward_backward(const TensorView& logits, const TensorView& labels,

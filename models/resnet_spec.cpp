@@ -87,6 +87,16 @@ std::vector<std::string> resnet_names() {
           "resnet20", "resnet32", "resnet44", "resnet56",  "resnet110"};
 }
 
+ResNetDefaults resnet_defaults(const std::string& name) {
+  auto row = table().find(name);
+  if (row == table().end()) (void)resnet_spec(name, ResNetOptions{});  // throws naming it
+  ResNetDefaults d;
+  d.cifar = row->second.cifar;
+  d.num_classes = d.cifar ? 10 : 1000;
+  d.image_size = d.cifar ? 32 : 224;
+  return d;
+}
+
 ModelSpec resnet_spec(const std::string& name, const ResNetOptions& options) {
   auto row_it = table().find(name);
   if (row_it == table().end()) {
@@ -96,9 +106,9 @@ ModelSpec resnet_spec(const std::string& name, const ResNetOptions& options) {
     throw Error(os.str());
   }
   const FamilyRow& row = row_it->second;
-  AUGUR_ARG_CHECK(options.num_classes >= 1, "--num-classes must be at least 1, got ",
+  AUGUR_ARG_CHECK(options.num_classes >= 1, "a model needs at least 1 class, got ",
                   options.num_classes);
-  AUGUR_ARG_CHECK(options.in_channels >= 1, "--in-channels must be at least 1, got ",
+  AUGUR_ARG_CHECK(options.in_channels >= 1, "a model needs at least 1 input channel, got ",
                   options.in_channels);
   const int min_size = row.cifar ? 4 : 32;
   AUGUR_ARG_CHECK(options.image_size >= min_size, name, " needs images of at least ", min_size,

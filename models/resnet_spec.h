@@ -64,4 +64,14 @@ struct ModelSpec {
 ModelSpec resnet_spec(const std::string& name, const ResNetOptions& options = {});
 std::vector<std::string> resnet_names();
 
+// What a model is made for when nothing else is said: ImageNet networks take 224x224 RGB
+// images and 1000 classes; the CIFAR networks (no stem max-pool) 32x32 and 10 classes. The
+// command line fills unset options from here. Throws for an unknown model.
+struct ResNetDefaults {
+  bool cifar = false;
+  int num_classes = 1000;
+  int image_size = 224;
+};
+ResNetDefaults resnet_defaults(const std::string& name);
+
 }  // namespace augur

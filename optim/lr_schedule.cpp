@@ -3,24 +3,33 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/enum_names.h"
 #include "runtime/error.h"
 
 namespace augur::optim {
 
+namespace {
+const std::vector<LrDecay> kDecays = {LrDecay::Constant, LrDecay::Step, LrDecay::MultiStep,
+                                      LrDecay::Cosine};
+const std::vector<LrWarmup> kWarmups = {LrWarmup::None, LrWarmup::Linear, LrWarmup::Constant};
+}  // namespace
+
 LrDecay parse_lr_decay(const std::string& name) {
-  if (name == "constant") return LrDecay::Constant;
-  if (name == "step") return LrDecay::Step;
-  if (name == "multistep") return LrDecay::MultiStep;
-  if (name == "cosine") return LrDecay::Cosine;
-  AUGUR_THROW("unknown learning-rate schedule '", name,
-              "' (expected constant, step, multistep or cosine)");
+  return parse_enum(name, kDecays, lr_decay_name, "learning-rate schedule");
 }
 
 LrWarmup parse_lr_warmup(const std::string& name) {
-  if (name == "none") return LrWarmup::None;
-  if (name == "linear") return LrWarmup::Linear;
-  if (name == "constant") return LrWarmup::Constant;
-  AUGUR_THROW("unknown learning-rate warm-up '", name, "' (expected none, linear or constant)");
+  return parse_enum(name, kWarmups, lr_warmup_name, "learning-rate warm-up");
+}
+
+const std::vector<std::string>& lr_decay_names() {
+  static const std::vector<std::string> names = enum_names(kDecays, lr_decay_name);
+  return names;
+}
+
+const std::vector<std::string>& lr_warmup_names() {
+  static const std::vector<std::string> names = enum_names(kWarmups, lr_warmup_name);
+  return names;
 }
 
 const char* lr_decay_name(LrDecay decay) {

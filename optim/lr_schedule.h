@@ -46,6 +46,8 @@ LrDecay parse_lr_decay(const std::string& name);
 LrWarmup parse_lr_warmup(const std::string& name);
 const char* lr_decay_name(LrDecay decay);
 const char* lr_warmup_name(LrWarmup warmup);
+const std::vector<std::string>& lr_decay_names();
+const std::vector<std::string>& lr_warmup_names();
 
 class LrSchedule {
  public:

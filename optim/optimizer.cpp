@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "kernels/optimizer_update.h"
+#include "runtime/enum_names.h"
 #include "runtime/error.h"
 
 namespace augur::optim {
@@ -28,10 +29,17 @@ void OptimizerConfig::validate() const {
   }
 }
 
+namespace {
+const std::vector<OptimizerKind> kOptimizers = {OptimizerKind::Sgd, OptimizerKind::AdamW};
+}
+
 OptimizerKind parse_optimizer_kind(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::Sgd;
-  if (name == "adamw") return OptimizerKind::AdamW;
-  AUGUR_THROW("unknown optimizer '", name, "' (expected sgd or adamw)");
+  return parse_enum(name, kOptimizers, optimizer_kind_name, "optimizer");
+}
+
+const std::vector<std::string>& optimizer_kind_names() {
+  static const std::vector<std::string> names = enum_names(kOptimizers, optimizer_kind_name);
+  return names;
 }
 
 const char* optimizer_kind_name(OptimizerKind kind) {

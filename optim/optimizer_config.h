@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kernels/optimizer_math.h"
 
@@ -44,6 +45,7 @@ struct OptimizerConfig {
 // "sgd|adamw"; anything else throws.
 OptimizerKind parse_optimizer_kind(const std::string& name);
 const char* optimizer_kind_name(OptimizerKind kind);
+const std::vector<std::string>& optimizer_kind_names();
 
 // A configuration from the command line's terms: `kind` "sgd" or "adamw"; momentum and
 // Nesterov apply to SGD, weight decay to both (AdamW's other settings keep their defaults).

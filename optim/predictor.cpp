@@ -1,5 +1,7 @@
 #include "optim/predictor.h"
 
+#include "runtime/enum_names.h"
+
 #include <cmath>
 #include <vector>
 
@@ -84,13 +86,18 @@ kernels::PredictScalars adamw_scalars(const AdamWConfig& c, const std::vector<do
 
 }  // namespace
 
+namespace {
+const std::vector<Predictor> kPredictors = {Predictor::None, Predictor::Linear, Predictor::Nesterov,
+                                            Predictor::ConstantGradient};
+}
+
 Predictor parse_predictor(const std::string& name) {
-  if (name == "none") return Predictor::None;
-  if (name == "linear") return Predictor::Linear;
-  if (name == "nesterov") return Predictor::Nesterov;
-  if (name == "constant-gradient") return Predictor::ConstantGradient;
-  AUGUR_THROW("unknown predictor '", name,
-              "' (expected none, linear, nesterov or constant-gradient)");
+  return parse_enum(name, kPredictors, predictor_name, "predictor");
+}
+
+const std::vector<std::string>& predictor_names() {
+  static const std::vector<std::string> names = enum_names(kPredictors, predictor_name);
+  return names;
 }
 
 const char* predictor_name(Predictor predictor) {
@@ -108,7 +115,7 @@ void check_predictor(Predictor predictor, const OptimizerConfig& config) {
                       predictor == Predictor::Linear,
                   "predictor ", predictor_name(predictor),
                   " models SGD with momentum; AdamW predicts with its own update direction: use "
-                  "--predictor linear (or none)");
+                  "the linear predictor (or none)");
 }
 
 bool predictor_reads_gradient(Predictor predictor, const OptimizerConfig& config) {

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kernels/optimizer_math.h"
 #include "optim/lr_schedule.h"
@@ -41,6 +42,7 @@ enum class Predictor { None, Linear, Nesterov, ConstantGradient };
 // "none|linear|nesterov|constant-gradient"; anything else throws.
 Predictor parse_predictor(const std::string& name);
 const char* predictor_name(Predictor predictor);
+const std::vector<std::string>& predictor_names();
 
 // Throws when the predictor does not apply to the optimizer (AdamW with nesterov or
 // constant-gradient).

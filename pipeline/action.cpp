@@ -1,5 +1,7 @@
 #include "pipeline/action.h"
 
+#include "runtime/enum_names.h"
+
 #include <limits>
 
 #include "runtime/error.h"
@@ -80,12 +82,19 @@ Action parse_action(const std::string& text) {
   return a;
 }
 
+namespace {
+const std::vector<ScheduleKind> kScheduleKinds = {ScheduleKind::Sequential, ScheduleKind::Naive,
+                                                  ScheduleKind::GPipe, ScheduleKind::OneFOneB,
+                                                  ScheduleKind::PipeDream};
+}
+
 ScheduleKind parse_schedule_kind(const std::string& name) {
-  for (ScheduleKind k : {ScheduleKind::Sequential, ScheduleKind::Naive, ScheduleKind::GPipe,
-                         ScheduleKind::OneFOneB, ScheduleKind::PipeDream})
-    if (name == schedule_name(k)) return k;
-  AUGUR_THROW("unknown pipeline schedule '", name,
-              "' (known: sequential, naive, gpipe, 1f1b, pipedream)");
+  return parse_enum(name, kScheduleKinds, schedule_name, "pipeline schedule");
+}
+
+const std::vector<std::string>& schedule_names() {
+  static const std::vector<std::string> names = enum_names(kScheduleKinds, schedule_name);
+  return names;
 }
 
 const char* schedule_name(ScheduleKind kind) {

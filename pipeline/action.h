@@ -39,6 +39,7 @@ enum class ScheduleKind { Sequential, Naive, GPipe, OneFOneB, PipeDream };
 ScheduleKind parse_schedule_kind(
     const std::string& name);  // "sequential|naive|gpipe|1f1b|pipedream"
 const char* schedule_name(ScheduleKind kind);
+const std::vector<std::string>& schedule_names();
 // Synchronous schedules accumulate the gradients of all micro-batches and step once per
 // mini-batch; PipeDream steps after every backward on every stage.
 bool is_synchronous(ScheduleKind kind);

@@ -1,16 +1,21 @@
 #include "pipeline/weight_policy.h"
 
-#include "runtime/error.h"
+#include "runtime/enum_names.h"
 
 namespace augur {
 
+namespace {
+const std::vector<WeightPolicy> kPolicies = {WeightPolicy::Latest, WeightPolicy::Stash,
+                                             WeightPolicy::Predict, WeightPolicy::PredictStash};
+}
+
 WeightPolicy parse_weight_policy(const std::string& name) {
-  if (name == "latest") return WeightPolicy::Latest;
-  if (name == "stash") return WeightPolicy::Stash;
-  if (name == "predict") return WeightPolicy::Predict;
-  if (name == "predict-stash") return WeightPolicy::PredictStash;
-  throw Error("unknown weight policy '" + name +
-              "'; expected latest, stash, predict or predict-stash");
+  return parse_enum(name, kPolicies, weight_policy_name, "weight policy");
+}
+
+const std::vector<std::string>& weight_policy_names() {
+  static const std::vector<std::string> names = enum_names(kPolicies, weight_policy_name);
+  return names;
 }
 
 const char* weight_policy_name(WeightPolicy policy) {

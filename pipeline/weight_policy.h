@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace augur {
 
@@ -16,6 +17,7 @@ enum class WeightPolicy { Latest, Stash, Predict, PredictStash };
 
 WeightPolicy parse_weight_policy(const std::string& name);  // throws listing the choices
 const char* weight_policy_name(WeightPolicy policy);
+const std::vector<std::string>& weight_policy_names();
 
 inline bool forward_predicts(WeightPolicy p) {
   return p == WeightPolicy::Predict || p == WeightPolicy::PredictStash;

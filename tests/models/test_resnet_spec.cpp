@@ -67,8 +67,16 @@ TEST_CASE("units carry torchvision names, v1.5 strides and shortcuts", "[models]
 TEST_CASE("model options are validated", "[models]") {
   CHECK_THROWS_WITH(resnet_spec("resnet51"),
                     Catch::Contains("unknown model 'resnet51'") && Catch::Contains("resnet50"));
-  CHECK_THROWS_WITH(resnet_spec("resnet20", {0, 3, 32}), Catch::Contains("--num-classes"));
+  CHECK_THROWS_WITH(resnet_spec("resnet20", {0, 3, 32}), Catch::Contains("at least 1 class"));
+  CHECK_THROWS_WITH(resnet_spec("resnet20", {10, 0, 32}), Catch::Contains("at least 1 input"));
   CHECK_THROWS_WITH(resnet_spec("resnet50", {10, 3, 16}), Catch::Contains("at least 32"));
+  // The defaults the command line fills in: ImageNet nets 224px/1000 classes, CIFAR 32px/10.
+  CHECK(resnet_defaults("resnet50").num_classes == 1000);
+  CHECK(resnet_defaults("resnet50").image_size == 224);
+  CHECK(resnet_defaults("resnet56").num_classes == 10);
+  CHECK(resnet_defaults("resnet20").image_size == 32);
+  CHECK(resnet_defaults("resnet20").cifar);
+  CHECK_THROWS_WITH(resnet_defaults("resnet51"), Catch::Contains("unknown model 'resnet51'"));
   const ModelSpec m = resnet_spec("resnet18", {7, 1, 64});
   CHECK(m.units.back().parameters[0].shape == std::vector<int64_t>{7, 512});
   CHECK(m.units.front().parameters[0].shape == std::vector<int64_t>{64, 1, 7, 7});
