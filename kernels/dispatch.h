@@ -26,6 +26,7 @@ void require_float(const char* op, const char* what, const TensorView& v, bool a
 // Calls cpu::NAME or cuda::NAME with the same arguments, by the device of the arguments.
 // The CUDA branch makes that device current first, so no kernel family can launch on a
 // stream of one GPU while another is current (a stage thread of cuda:1, say).
+#if AUGUR_WITH_CUDA
 #define AUGUR_DISPATCH(device, NAME, ...)                       \
   do {                                                          \
     if ((device).is_cuda()) {                                   \
@@ -35,3 +36,13 @@ void require_float(const char* op, const char* what, const TensorView& v, bool a
       ::augur::kernels::cpu::NAME(__VA_ARGS__);                 \
     }                                                           \
   } while (0)
+#else
+// A build without the CUDA toolkit has no cuda:: implementations (kernels/*.cu is not built).
+#define AUGUR_DISPATCH(device, NAME, ...)                                                      \
+  do {                                                                                         \
+    if ((device).is_cuda())                                                                    \
+      throw ::augur::Error(#NAME " on " + (device).str() +                                     \
+                           ": this build of Augur has no CUDA backend (AUGUR_WITH_CUDA=OFF)"); \
+    ::augur::kernels::cpu::NAME(__VA_ARGS__);                                                  \
+  } while (0)
+#endif

@@ -5,8 +5,6 @@
 #include <type_traits>
 #include <vector>
 
-#include <cuda_bf16.h>
-
 #include "kernels/dispatch.h"
 #include "runtime/thread_pool.h"
 
@@ -42,8 +40,8 @@ constexpr int64_t kBlockElems = 1 << 15;
 
 template <class T>
 double load(const void* p, int64_t i) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>)
-    return double(__bfloat162float(static_cast<const T*>(p)[i]));
+  if constexpr (std::is_same_v<T, bf16>)
+    return double(bf16_to_float(static_cast<const T*>(p)[i]));
   else
     return double(static_cast<const T*>(p)[i]);
 }
@@ -80,7 +78,7 @@ void sums_b(const TensorView& a, const TensorView& b, double* out) {
   const void* pb = b.empty() ? nullptr : b.raw();
   switch (b.empty() ? a.dtype() : b.dtype()) {
     case DType::F64: sums<A, double>(a.raw(), pb, a.numel(), out); break;
-    case DType::BF16: sums<A, __nv_bfloat16>(a.raw(), pb, a.numel(), out); break;
+    case DType::BF16: sums<A, bf16>(a.raw(), pb, a.numel(), out); break;
     default: sums<A, float>(a.raw(), pb, a.numel(), out); break;
   }
 }
@@ -95,7 +93,7 @@ void norm_diff_and_norm(const TensorView& a, const TensorView& b, const TensorVi
   double* o = out.data<double>();
   switch (a.dtype()) {
     case DType::F64: sums_b<double>(a, b, o); break;
-    case DType::BF16: sums_b<__nv_bfloat16>(a, b, o); break;
+    case DType::BF16: sums_b<bf16>(a, b, o); break;
     default: sums_b<float>(a, b, o); break;
   }
 }

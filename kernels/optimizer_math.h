@@ -30,7 +30,9 @@
 #include <cmath>
 #include <cstdint>
 
+#if AUGUR_WITH_CUDA
 #include <cuda_bf16.h>
+#endif
 
 #include "kernels/hd.h"
 
@@ -302,9 +304,13 @@ template <class P, class T>
 AUGUR_HD P store_as(T x) {
   return P(x);
 }
+// bf16 storage rounds to nearest even: CUDA's type on the device; the CPU reference stores
+// its host twin (runtime/bf16.h) with the same rounding (kernels/optimizer_update.cpp).
+#if AUGUR_WITH_CUDA
 template <>
 AUGUR_HD __nv_bfloat16 store_as<__nv_bfloat16, float>(float x) {
   return __float2bfloat16(x);
 }
+#endif
 
 }  // namespace augur::kernels

@@ -215,19 +215,28 @@ void predict_cpu(const CpuArena& a, const detail::OptimizerAccess& acc, const St
   });
 }
 
+}  // namespace
+
+template <>
+bf16 store_as<bf16, float>(float x) {
+  return float_to_bf16(x);
+}
+
+namespace {
+
 template <class T>
 void run_cpu(bool predict_only, const TensorView& pred_view, const CpuArena& a,
              const detail::OptimizerAccess& acc, const StepScalars& step,
              const PredictScalars& predict) {
   const StepCoeffs<T> c = step_coeffs<T>(step);
   const PredictCoeffs<T> p = predict_coeffs<T>(predict);
-  const bool bf16 = !pred_view.empty() && pred_view.dtype() == DType::BF16;
+  const bool predicts_bf16 = !pred_view.empty() && pred_view.dtype() == DType::BF16;
   if constexpr (std::is_same_v<T, float>) {
-    if (bf16) {
+    if (predicts_bf16) {
       if (predict_only)
-        predict_cpu<T, __nv_bfloat16>(a, acc, c, p);
+        predict_cpu<T, bf16>(a, acc, c, p);
       else
-        step_cpu<T, __nv_bfloat16>(a, acc, c, p);
+        step_cpu<T, bf16>(a, acc, c, p);
       return;
     }
   }

@@ -25,7 +25,7 @@ std::string augur_version() {
   return AUGUR_VERSION_STRING;
 }
 std::string cuda_architectures() {
-  return AUGUR_CUDA_ARCHITECTURES;
+  return AUGUR_WITH_CUDA ? AUGUR_CUDA_ARCHITECTURES : "none (built without CUDA)";
 }
 
 int cuda_driver_version() {
@@ -39,6 +39,11 @@ int cuda_driver_version() {
 
 std::vector<LibraryVersion> library_versions() {
   std::vector<LibraryVersion> out;
+#if !AUGUR_WITH_CUDA
+  for (const char* lib : {"CUDA runtime", "cuBLAS", "cuDNN", "NCCL"})
+    out.push_back({lib, "not built (AUGUR_WITH_CUDA=OFF)", ""});
+  return out;
+#endif
   int rt = 0;
   (void)cudaRuntimeGetVersion(&rt);
   out.push_back({"CUDA runtime", cuda_style(CUDART_VERSION), rt ? cuda_style(rt) : ""});

@@ -1,12 +1,16 @@
 // Element types of tensors. bf16 and f16 are storage types; arithmetic accumulates in f32.
 #pragma once
 
+#if AUGUR_WITH_CUDA
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "runtime/bf16.h"
 
 namespace augur {
 
@@ -42,6 +46,11 @@ struct DTypeOf<uint8_t> {
 };
 
 template <>
+struct DTypeOf<bf16> {  // the host's bf16 storage (runtime/bf16.h)
+  static constexpr DType value = DType::BF16;
+};
+#if AUGUR_WITH_CUDA
+template <>
 struct DTypeOf<__nv_bfloat16> {
   static constexpr DType value = DType::BF16;
 };
@@ -49,6 +58,7 @@ template <>
 struct DTypeOf<__half> {
   static constexpr DType value = DType::F16;
 };
+#endif
 
 template <class T>
 constexpr DType dtype_of() {

@@ -26,7 +26,7 @@ TEST_CASE("norm_diff_and_norm on hand-computed values", "[kernels][norms]") {
   CHECK(r.diff == 5.0);
   CHECK(r.norm == 5.0);
   // bf16 against f32: 1.5 and -2 are exact in bf16.
-  std::vector<__nv_bfloat16> h = {__float2bfloat16(1.5f), __float2bfloat16(-2.f)};
+  std::vector<bf16> h = {float_to_bf16(1.5f), float_to_bf16(-2.f)};
   Tensor hb = make_tensor(h, Shape{2}, Device::cpu(), s);
   Tensor f = make_tensor<float>({0.5f, 0.f}, Shape{2}, Device::cpu(), s);
   r = k::norm_diff_and_norm_host(hb, f, s);
@@ -86,8 +86,8 @@ TEST_CASE("gpu: norm_diff_and_norm matches the CPU reference", "[gpu][kernels][n
     AUGUR_CHECK_CLOSE(std::vector<double>({g1.diff * g1.diff, g1.norm * g1.norm}),
                       std::vector<double>({c.diff * c.diff, c.norm * c.norm}), tol);
     // bf16 a (a predicted copy) against f32 b.
-    std::vector<__nv_bfloat16> ah(av.size());
-    for (size_t i = 0; i < av.size(); ++i) ah[i] = __float2bfloat16(av[i]);
+    std::vector<bf16> ah(av.size());
+    for (size_t i = 0; i < av.size(); ++i) ah[i] = float_to_bf16(av[i]);
     Tensor ab = make_tensor(ah, Shape{n}, Device::cpu(), cs);
     Tensor abd = make_tensor(ah, Shape{n}, Device::cuda(0), gs);
     const k::NormPair cb = k::norm_diff_and_norm_host(ab, b, cs);

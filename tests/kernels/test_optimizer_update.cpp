@@ -102,7 +102,7 @@ Arenas<T> make_arenas(int64_t n, DType pred_dtype, const Device& d, const Stream
 template <class T>
 std::vector<uint8_t> bytes_of(const TensorView& v, const Stream& s) {
   if (v.dtype() == DType::BF16) {
-    const auto x = to_vector<__nv_bfloat16>(v, s);
+    const auto x = to_vector<bf16>(v, s);
     std::vector<uint8_t> b(x.size() * 2);
     std::memcpy(b.data(), x.data(), b.size());
     return b;
@@ -330,9 +330,9 @@ TEST_CASE("gpu: optimizer kernels match the CPU reference", "[gpu][kernels][opti
                                      : tol;
           auto pred_values = [&](const TensorView& v, const Stream& st) {
             if (pd == DType::F32) return to_vector<float>(v, st);
-            const auto b = to_vector<__nv_bfloat16>(v, st);
+            const auto b = to_vector<bf16>(v, st);
             std::vector<float> f(b.size());
-            for (size_t i = 0; i < b.size(); ++i) f[i] = __bfloat162float(b[i]);
+            for (size_t i = 0; i < b.size(); ++i) f[i] = bf16_to_float(b[i]);
             return f;
           };
           AUGUR_CHECK_CLOSE(pred_values(sub(d.pred), gs), pred_values(sub(h.pred), cs), ptol);

@@ -293,9 +293,9 @@ TEST_CASE("a bf16 prediction is the f32 prediction rounded once", "[optim][predi
   a.opt.step(a.w, a.g, st, &ra);
   b.opt.step(b.w, b.g, st, &rb);
   const auto f = to_vector<float>(a.pred, st);
-  const auto h = to_vector<__nv_bfloat16>(rounded, st);
+  const auto h = to_vector<bf16>(rounded, st);
   for (int64_t i = 0; i < kN; ++i) {
-    const __nv_bfloat16 e = __float2bfloat16(f[i]);
+    const bf16 e = float_to_bf16(f[i]);
     CHECK(std::memcmp(&h[i], &e, sizeof e) == 0);
   }
 }
