@@ -147,6 +147,13 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObser
   return result;
 }
 
+const Stream& Engine::reader_for(const Device& device) {
+  if (device.is_cpu()) return cpu_reader_;
+  auto it = readers_.find(device.index);
+  if (it == readers_.end()) it = readers_.emplace(device.index, Stream::create(device)).first;
+  return it->second;
+}
+
 std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, RunObserver* observer,
                                  RunStats* result, std::atomic<bool>* stop) {
   std::exception_ptr first;  // a stall is reported only when nothing else failed
@@ -176,7 +183,7 @@ std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, Run
           break;
         case RecordItem::Kind::Loss: {
           if (stop->load()) break;
-          const LossFigures f = LossHead::read(item.loss);
+          const LossFigures f = LossHead::read(item.loss, reader_for(item.loss.loss.device()));
           result->losses[static_cast<size_t>(item.micro_batch)] = f.loss;
           result->samples += f.samples;
           result->correct_top1 += f.top1;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -114,12 +115,16 @@ class Engine {
   std::exception_ptr drain(const ExecutionPlan& plan, RecordQueue& queue, RunObserver* observer,
                            RunStats* result, std::atomic<bool>* stop);
   [[noreturn]] void fail(const Schedule& lowered, std::exception_ptr error, bool stalled);
+  // The caller's own stream on `device`, for reading the loss figures back.
+  const Stream& reader_for(const Device& device);
 
   std::vector<std::unique_ptr<StageWorker>> stages_;
   EngineOptions options_;
   optim::OptimizerConfig optimizer_;
   LossHead loss_;
   std::shared_ptr<Transport> transport_;
+  std::map<int, Stream> readers_;  // by CUDA device index; used on the caller's thread only
+  Stream cpu_reader_;
 };
 
 }  // namespace augur

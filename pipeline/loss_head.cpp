@@ -47,10 +47,10 @@ LossFigures LossHead::evaluate(const TensorView& logits, const TensorView& label
   return to_host(loss, counts, labels.numel(), stream);
 }
 
-LossFigures LossHead::read(const LossOnDevice& d) {
+LossFigures LossHead::read(const LossOnDevice& d, const Stream& reader) {
   if (!d.ready) return to_host(d.loss, d.counts, d.samples, Stream::cpu());
-  // A stream of the reader's own: the stage that made the figures never waits for them.
-  const Stream reader = Stream::create(d.loss.device());
+  AUGUR_ARG_CHECK(reader.device() == d.loss.device(), "loss figures on ", d.loss.device().str(),
+                  " read on a stream of ", reader.device().str());
   d.ready->wait(reader);
   return to_host(d.loss, d.counts, d.samples, reader);
 }

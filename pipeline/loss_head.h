@@ -35,8 +35,9 @@ class LossHead {
   LossFigures evaluate(const TensorView& logits, const TensorView& labels,
                        const Stream& stream) const;
 
-  // Host copies of figures left on the device (waits for `ready` on a stream of its own).
-  static LossFigures read(const LossOnDevice& on_device);
+  // Host copies of figures left on the device, read on `reader` (a stream of the reader's own
+  // on that device, so the stage that made them never waits; ignored on the CPU).
+  static LossFigures read(const LossOnDevice& on_device, const Stream& reader);
 
  private:
   SoftmaxCrossEntropy loss_;
