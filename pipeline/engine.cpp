@@ -164,60 +164,61 @@ std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, Run
     transport_->abort(why);
   };
   for (int done = 0; done < p.stages;) {
-    RecordItem item = queue.pop();
-    try {
-      switch (item.kind) {
-        case RecordItem::Kind::Done:
-          ++done;
-          if (!item.error) break;
-          try {
-            std::rethrow_exception(item.error);
-          } catch (const ReceiveTimeout&) {
-            if (!stall) stall = item.error;
-            stop->store(true);
-            transport_->abort("aborted: the pipeline stalled");
-          } catch (...) {
-            give_up(item.error, "aborted because stage " + std::to_string(item.stage) +
-                                    " failed: " + error_text(item.error));
+    for (RecordItem& item : queue.take()) {
+      try {
+        switch (item.kind) {
+          case RecordItem::Kind::Done:
+            ++done;
+            if (!item.error) break;
+            try {
+              std::rethrow_exception(item.error);
+            } catch (const ReceiveTimeout&) {
+              if (!stall) stall = item.error;
+              stop->store(true);
+              transport_->abort("aborted: the pipeline stalled");
+            } catch (...) {
+              give_up(item.error, "aborted because stage " + std::to_string(item.stage) +
+                                      " failed: " + error_text(item.error));
+            }
+            break;
+          case RecordItem::Kind::Loss: {
+            if (stop->load()) break;
+            const LossFigures f = LossHead::read(item.loss, reader_for(item.loss.loss.device()));
+            result->losses[static_cast<size_t>(item.micro_batch)] = f.loss;
+            result->samples += f.samples;
+            result->correct_top1 += f.top1;
+            if (options_.stop_on_non_finite_loss && !std::isfinite(f.loss))
+              throw NonFiniteLoss("loss became " + std::to_string(f.loss) + " at micro-batch " +
+                                      std::to_string(item.micro_batch),
+                                  item.micro_batch, f.loss);
+            if (observer) {
+              MicroBatchRecord r;
+              r.kind = MicroBatchRecord::Kind::Loss;
+              r.stage = item.stage;
+              r.micro_batch = item.micro_batch;
+              r.loss = f.loss;
+              r.samples = f.samples;
+              r.correct_top1 = f.top1;
+              observer->on_record(r);
+            }
+            break;
           }
-          break;
-        case RecordItem::Kind::Loss: {
-          if (stop->load()) break;
-          const LossFigures f = LossHead::read(item.loss, reader_for(item.loss.loss.device()));
-          result->losses[static_cast<size_t>(item.micro_batch)] = f.loss;
-          result->samples += f.samples;
-          result->correct_top1 += f.top1;
-          if (options_.stop_on_non_finite_loss && !std::isfinite(f.loss))
-            throw NonFiniteLoss("loss became " + std::to_string(f.loss) + " at micro-batch " +
-                                    std::to_string(item.micro_batch),
-                                item.micro_batch, f.loss);
-          if (observer) {
+          case RecordItem::Kind::Backward: {
+            if (stop->load() || !observer) break;
             MicroBatchRecord r;
-            r.kind = MicroBatchRecord::Kind::Loss;
+            r.kind = MicroBatchRecord::Kind::Backward;
             r.stage = item.stage;
             r.micro_batch = item.micro_batch;
-            r.loss = f.loss;
-            r.samples = f.samples;
-            r.correct_top1 = f.top1;
+            r.staleness = item.staleness;
+            r.quality = item.quality;
+            r.busy_ms = stages_[static_cast<size_t>(item.stage)]->busy_ms(item.busy_pairs);
             observer->on_record(r);
+            break;
           }
-          break;
         }
-        case RecordItem::Kind::Backward: {
-          if (stop->load() || !observer) break;
-          MicroBatchRecord r;
-          r.kind = MicroBatchRecord::Kind::Backward;
-          r.stage = item.stage;
-          r.micro_batch = item.micro_batch;
-          r.staleness = item.staleness;
-          r.quality = item.quality;
-          r.busy_ms = stages_[static_cast<size_t>(item.stage)]->busy_ms(item.busy_pairs);
-          observer->on_record(r);
-          break;
-        }
+      } catch (...) {
+        give_up(std::current_exception(), "aborted: " + error_text(std::current_exception()));
       }
-    } catch (...) {
-      give_up(std::current_exception(), "aborted: " + error_text(std::current_exception()));
     }
   }
   return first ? first : stall;

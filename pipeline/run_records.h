@@ -3,6 +3,7 @@
 // plain calls instead of callbacks fired from stage threads.
 #pragma once
 
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "pipeline/loss_head.h"
 #include "runtime/tensor.h"
@@ -56,7 +58,10 @@ class NonFiniteLoss : public Error {
   float loss;
 };
 
-// The queue between stage workers and the caller's thread.
+// The queue between stage workers and the caller's thread. Stage threads never wake the
+// reader for an ordinary record: it collects what has arrived every millisecond, or at once
+// when a stage is done. On a machine with few cores a wake-up per record would take the
+// cores from the stages themselves.
 struct RecordItem {
   enum class Kind { Loss, Backward, Done };
   Kind kind = Kind::Done;
@@ -71,24 +76,31 @@ struct RecordItem {
 class RecordQueue {
  public:
   void push(RecordItem item) {
+    const bool wake = item.kind == RecordItem::Kind::Done;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       items_.push_back(std::move(item));
+      if (wake) ++done_;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
   }
-  RecordItem pop() {
+  // Everything pushed so far, in order; waits until there is something, at most a
+  // millisecond at a time unless a stage finished.
+  std::deque<RecordItem> take() {
     std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [&] { return !items_.empty(); });
-    RecordItem item = std::move(items_.front());
-    items_.pop_front();
-    return item;
+    while (done_ == 0) {
+      cv_.wait_for(lock, std::chrono::milliseconds(1), [&] { return done_ > 0; });
+      if (!items_.empty()) break;
+    }
+    done_ = 0;
+    return std::exchange(items_, {});
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<RecordItem> items_;
+  int done_ = 0;  // Done records not yet taken
 };
 
 }  // namespace augur

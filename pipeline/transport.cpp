@@ -15,7 +15,9 @@ const char* message_kind_name(MessageKind kind) {
 }
 
 InProcessTransport::InProcessTransport(std::vector<Device> stage_devices)
-    : devices_(std::move(stage_devices)) {
+    : devices_(std::move(stage_devices)),
+      arrived_(devices_.size()),
+      waiting_for_(devices_.size(), Key{-1, -1, -1}) {
   for (const Device& d : devices_) {
     copy_streams_.push_back(Stream::create(d));
     inbox_streams_.push_back(Stream::create(d));
@@ -83,34 +85,43 @@ void InProcessTransport::send(int from_stage, int to_stage, MessageKind kind, in
     // The source must live until the copy on the copy stream has read it.
     if (!owned.empty()) owned.set_stream(copy_streams_[static_cast<size_t>(from_stage)]);
   }
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    const auto key = std::make_tuple(to_stage, static_cast<int>(kind), micro_batch);
+    const Key key{to_stage, static_cast<int>(kind), micro_batch};
     AUGUR_CHECK(!mailbox_.count(key), message_kind_name(kind), " message for stage ", to_stage,
                 ", micro-batch ", micro_batch, " sent twice");
     mailbox_.emplace(key, std::move(m));
+    wake = waiting_for_[static_cast<size_t>(to_stage)] == key;
   }
-  cv_.notify_all();
+  if (wake) arrived_[static_cast<size_t>(to_stage)].notify_one();
 }
 
 Message InProcessTransport::receive(int stage, MessageKind kind, int micro_batch,
                                     const Stream& stream,
                                     std::chrono::steady_clock::time_point deadline) {
-  const auto key = std::make_tuple(stage, static_cast<int>(kind), micro_batch);
+  AUGUR_CHECK(stage >= 0 && stage < static_cast<int>(devices_.size()), "receive on stage ", stage,
+              " of a ", devices_.size(), "-stage pipeline");
+  const Key key{stage, static_cast<int>(kind), micro_batch};
   Message m;
   {
     std::unique_lock<std::mutex> lock(mutex_);
+    Key& waiting = waiting_for_[static_cast<size_t>(stage)];
     for (;;) {
       if (!aborted_.empty()) throw Error(aborted_);
       auto it = mailbox_.find(key);
       if (it != mailbox_.end()) {
         m = std::move(it->second);
         mailbox_.erase(it);
+        waiting = Key{-1, -1, -1};
         break;
       }
-      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      waiting = key;
+      if (arrived_[static_cast<size_t>(stage)].wait_until(lock, deadline) ==
+          std::cv_status::timeout) {
         if (!aborted_.empty()) throw Error(aborted_);
         if (mailbox_.count(key)) continue;
+        waiting = Key{-1, -1, -1};
         throw ReceiveTimeout("timed out waiting for the " + std::string(message_kind_name(kind)) +
                              " of micro-batch " + std::to_string(micro_batch));
       }
@@ -126,13 +137,14 @@ void InProcessTransport::abort(const std::string& why) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (aborted_.empty()) aborted_ = why;
   }
-  cv_.notify_all();
+  for (auto& cv : arrived_) cv.notify_all();
 }
 
 void InProcessTransport::begin_run() {
   std::lock_guard<std::mutex> lock(mutex_);
   aborted_.clear();
   mailbox_.clear();
+  for (Key& k : waiting_for_) k = Key{-1, -1, -1};
 }
 
 }  // namespace augur

@@ -75,8 +75,14 @@ class InProcessTransport : public Transport {
   std::vector<Stream> copy_streams_;   // per stage: transfers out of its device
   std::vector<Stream> inbox_streams_;  // per stage: staged copies into its device
   std::mutex mutex_;
-  std::condition_variable cv_;
-  std::map<std::tuple<int, int, int>, Message> mailbox_;
+  // One per receiving stage: a message wakes only the stage it is for (with K stage threads
+  // on a few cores, waking every waiting stage for each message costs more than the message).
+  // A sender wakes a stage only when it brings the very message that stage waits for (a
+  // label sent ahead of its activation must not wake the last stage for nothing).
+  using Key = std::tuple<int, int, int>;  // (stage, kind, micro-batch)
+  std::vector<std::condition_variable> arrived_;
+  std::vector<Key> waiting_for_;  // per stage; (-1, -1, -1) when not waiting
+  std::map<Key, Message> mailbox_;
   std::string aborted_;
 };
 
