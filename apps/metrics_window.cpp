@@ -45,8 +45,9 @@ std::string format_duration(double seconds) {
   return os.str();
 }
 
-MetricsWindow::MetricsWindow(Settings settings, MetricsLog* log, std::function<double()> next_lr)
-    : s_(settings), log_(log), next_lr_(std::move(next_lr)) {
+MetricsWindow::MetricsWindow(Settings settings, MetricsLog* log,
+                             std::function<double(int64_t)> lr_of_step)
+    : s_(settings), log_(log), lr_of_step_(std::move(lr_of_step)) {
   const size_t k = static_cast<size_t>(s_.stages);
   stale_sum_.assign(k, 0.0);
   quality_sum_.assign(k, 0.0);
@@ -90,7 +91,7 @@ void MetricsWindow::report() {
   const double ips = samples_ / std::max(secs, 1e-9);
   const int64_t in_epoch = (step_ - 1) % s_.steps_per_epoch + 1;
   const double eta = (s_.steps_per_epoch - in_epoch) * (secs / std::max<int64_t>(window_steps_, 1));
-  const double lr = next_lr_();
+  const double lr = lr_of_step_(step_ - 1);
   const double loss = loss_sum_ / std::max<int64_t>(samples_, 1);
   const double top1 = 100.0 * correct_ / std::max<int64_t>(samples_, 1);
   std::ostringstream line;

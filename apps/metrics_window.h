@@ -39,7 +39,9 @@ class MetricsWindow : public RunObserver {
     int print_freq = 50;
     bool tty = false;
   };
-  MetricsWindow(Settings settings, MetricsLog* log, std::function<double()> next_lr);
+  // `lr_of_step(k)`: the learning rate optimizer step k (from 0) applied; the records show
+  // the rate of the window's last step (stage threads may already be further ahead).
+  MetricsWindow(Settings settings, MetricsLog* log, std::function<double(int64_t)> lr_of_step);
 
   void start_epoch(int64_t epoch, int64_t steps_done);
   int64_t steps_done() const { return step_; }
@@ -50,7 +52,7 @@ class MetricsWindow : public RunObserver {
 
   Settings s_;
   MetricsLog* log_;
-  std::function<double()> next_lr_;
+  std::function<double(int64_t)> lr_of_step_;
   int64_t epoch_ = 0, step_ = 0, losses_seen_ = 0, window_steps_ = 0;
   double loss_sum_ = 0;
   int64_t samples_ = 0, correct_ = 0;

@@ -162,8 +162,8 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
   const std::string args = to_json(o).dump(2);
   write_args(out_dir, args);
 
-  Engine engine(p.spec, p.placement, p.optimizer, lr_schedule(o, p.steps_per_epoch), o.seed,
-                p.engine);
+  const optim::LrSchedule schedule = lr_schedule(o, p.steps_per_epoch);
+  Engine engine(p.spec, p.placement, p.optimizer, schedule, o.seed, p.engine);
   int64_t first_epoch = 0, step = 0;
   if (!o.resume.empty()) {
     const TrainingState s = load_checkpoint(o.resume, &engine);
@@ -178,7 +178,7 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
   MetricsLog metrics(out_dir, !o.resume.empty());
   MetricsWindow window({p.stages, p.micro_batches, p.steps_per_epoch, o.print_freq,
                         static_cast<bool>(isatty(STDERR_FILENO))},
-                       &metrics, [&] { return engine.next_lr(); });
+                       &metrics, [&](int64_t k) { return schedule.lr(k); });
 
   std::cerr << "augur: " << o.model << " on " << p.train->name() << " ("
             << p.loader->samples_per_epoch() << " samples, " << p.steps_per_epoch

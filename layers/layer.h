@@ -31,6 +31,12 @@ struct Pass {
   TensorView state;    // running statistics and other unversioned state
   bool training = true;
   BnStatsMode bn_stats = BnStatsMode::Micro;
+
+  // A training pass on `stream` over these arenas.
+  static Pass train(const Stream& stream, const TensorView& weights, const TensorView& grads,
+                    const TensorView& state, BnStatsMode bn = BnStatsMode::Micro) {
+    return Pass{&stream, weights, grads, state, true, bn};
+  }
 };
 
 // What forward keeps for backward, one per layer per micro-batch. A layer's output and

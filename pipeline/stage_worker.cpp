@@ -72,6 +72,8 @@ void StageWorker::start(const RunContext& context) {
 void StageWorker::thread_main() {
   // The stage's device is current on this thread for its whole life; the kernels'
   // dispatcher makes each stream's device current as well, so nothing depends on this.
+  // A failure to bind (the constructor already checked that the device exists) comes back
+  // with the library's own message at the stage's first CUDA call.
   std::unique_ptr<DeviceGuard> bind;
   try {
     bind = std::make_unique<DeviceGuard>(device_);
@@ -161,14 +163,7 @@ void StageWorker::execute(const RunContext& c) {
 }
 
 Pass StageWorker::pass(const TensorView& w, BnStatsMode bn) const {
-  Pass p;
-  p.stream = &stream_;
-  p.weights = w;
-  p.grads = grads_;
-  p.state = state_;
-  p.training = true;
-  p.bn_stats = bn;
-  return p;
+  return Pass::train(stream_, w, grads_, state_, bn);
 }
 
 void StageWorker::ensure_predicted() {

@@ -59,12 +59,7 @@ UnitCost measure_unit(const ModelSpec& spec, size_t index, int64_t micro_batch,
   const Tensor x = random_tensor(in, rng, device, stream);
   const Tensor dy = random_tensor(out, rng, device, stream);
 
-  Pass pass;
-  pass.stream = &stream;
-  pass.weights = w;
-  pass.grads = g;
-  pass.state = st;
-  pass.training = true;
+  const Pass pass = Pass::train(stream, w, g, st);
   // A stage's first unit still returns its input gradient unless it is the model's first.
   const bool need_input_grad = index > 0;
 

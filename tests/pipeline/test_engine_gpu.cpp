@@ -13,22 +13,34 @@
 using namespace augur;
 using namespace augur::test;
 
+namespace {
+// M micro-batches of 8 random 16x16x1 images and labels in [0, 10).
+struct Batches {
+  static constexpr int kPer = 8;
+  std::vector<float> images;
+  std::vector<int64_t> labels;
+  Batches(int micro_batches, uint64_t seed)
+      : images(random_floats(size_t(micro_batches) * kPer * 16 * 16, seed)) {
+    Random rng(seed + 1);
+    for (int i = 0; i < micro_batches * kPer; ++i) labels.push_back(int64_t(rng.below(10)));
+  }
+  MicroBatch get(int mb) const {
+    return {TensorView(const_cast<float*>(images.data()) + size_t(mb) * kPer * 256, DType::F32,
+                       Device::cpu(), Shape::nhwc(kPer, 16, 16, 1)),
+            TensorView(const_cast<int64_t*>(labels.data()) + size_t(mb) * kPer, DType::I64,
+                       Device::cpu(), Shape{kPer}),
+            nullptr};
+  }
+};
+}  // namespace
+
 TEST_CASE("gpu: a 4-stage pipeline on one GPU matches the CPU engine's losses",
           "[gpu][pipeline][engine]") {
   AUGUR_REQUIRE_GPU();
   const ModelSpec spec = resnet_spec("resnet20", {10, 1, 16});
-  const int K = 4, M = 12, per = 8;
-  std::vector<float> images = random_floats(size_t(M) * per * 16 * 16, 21);
-  std::vector<int64_t> labels;
-  Random rng(22);
-  for (int i = 0; i < M * per; ++i) labels.push_back(int64_t(rng.below(10)));
-  auto source = [&](int mb) {
-    MicroBatch m;
-    m.images = TensorView(images.data() + size_t(mb) * per * 256, DType::F32, Device::cpu(),
-                          Shape::nhwc(per, 16, 16, 1));
-    m.labels = TensorView(labels.data() + size_t(mb) * per, DType::I64, Device::cpu(), Shape{per});
-    return m;
-  };
+  const int K = 4, M = 12;
+  const Batches data(M, 21);
+  auto source = [&](int mb) { return data.get(mb); };
   optim::OptimizerConfig sgd;
   EngineOptions eo;
   eo.policy = WeightPolicy::Predict;
@@ -65,18 +77,9 @@ TEST_CASE("gpu2: a 2-stage pipeline on two GPUs, either way round, matches the C
           "[gpu][gpu2][pipeline][engine]") {
   AUGUR_REQUIRE_GPUS(2);
   const ModelSpec spec = resnet_spec("resnet20", {10, 1, 16});
-  const int K = 2, M = 6, per = 8;
-  std::vector<float> images = random_floats(size_t(M) * per * 16 * 16, 31);
-  std::vector<int64_t> labels;
-  Random rng(32);
-  for (int i = 0; i < M * per; ++i) labels.push_back(int64_t(rng.below(10)));
-  auto source = [&](int mb) {
-    MicroBatch m;
-    m.images = TensorView(images.data() + size_t(mb) * per * 256, DType::F32, Device::cpu(),
-                          Shape::nhwc(per, 16, 16, 1));
-    m.labels = TensorView(labels.data() + size_t(mb) * per, DType::I64, Device::cpu(), Shape{per});
-    return m;
-  };
+  const int K = 2, M = 6;
+  const Batches data(M, 31);
+  auto source = [&](int mb) { return data.get(mb); };
   EngineOptions eo;
   eo.policy = WeightPolicy::Predict;
   eo.predictor = optim::Predictor::Nesterov;
