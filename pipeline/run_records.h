@@ -58,10 +58,7 @@ class NonFiniteLoss : public Error {
   float loss;
 };
 
-// The queue between stage workers and the caller's thread. Stage threads never wake the
-// reader for an ordinary record: it collects what has arrived every millisecond, or at once
-// when a stage is done. On a machine with few cores a wake-up per record would take the
-// cores from the stages themselves.
+// What a stage worker reports to the caller's thread.
 struct RecordItem {
   enum class Kind { Loss, Backward, Done };
   Kind kind = Kind::Done;
@@ -73,26 +70,31 @@ struct RecordItem {
   std::exception_ptr error;  // Done: the stage's failure, if any
 };
 
+// The queue between stage workers and the caller's thread. Only a loss or a finished stage
+// wakes the reader (backward records ride along with the next one), and only when it is
+// waiting: on a machine with few cores every wake-up takes a core from the stages, and a
+// stage preempted in the middle of a kernel leaves its thread-pool helper spinning.
 class RecordQueue {
  public:
   void push(RecordItem item) {
-    const bool wake = item.kind == RecordItem::Kind::Done;
+    const bool wake = item.kind != RecordItem::Kind::Backward;
+    bool notify = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       items_.push_back(std::move(item));
-      if (wake) ++done_;
+      if (wake) {
+        pending_ = true;
+        notify = waiting_;
+      }
     }
-    if (wake) cv_.notify_one();
+    if (notify) cv_.notify_one();
   }
-  // Everything pushed so far, in order; waits until there is something, at most a
-  // millisecond at a time unless a stage finished.
+  // Everything pushed so far, in order, once a loss or a finished stage is among it.
   std::deque<RecordItem> take() {
     std::unique_lock<std::mutex> lock(mutex_);
-    while (done_ == 0) {
-      cv_.wait_for(lock, std::chrono::milliseconds(1), [&] { return done_ > 0; });
-      if (!items_.empty()) break;
-    }
-    done_ = 0;
+    waiting_ = true;
+    cv_.wait(lock, [&] { return pending_; });
+    waiting_ = pending_ = false;
     return std::exchange(items_, {});
   }
 
@@ -100,7 +102,8 @@ class RecordQueue {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<RecordItem> items_;
-  int done_ = 0;  // Done records not yet taken
+  bool pending_ = false;  // a loss or Done record not yet taken
+  bool waiting_ = false;  // the reader is in take()
 };
 
 }  // namespace augur
