@@ -70,19 +70,22 @@ struct RecordItem {
   std::exception_ptr error;  // Done: the stage's failure, if any
 };
 
-// The queue between stage workers and the caller's thread. Only a loss or a finished stage
-// wakes the reader (backward records ride along with the next one), and only when it is
-// waiting: on a machine with few cores every wake-up takes a core from the stages, and a
-// stage preempted in the middle of a kernel leaves its thread-pool helper spinning.
+// The queue between stage workers and the caller's thread. Only a finished stage, or a loss
+// at least a millisecond after the reader last woke, wakes the reader (other records ride
+// along with the next wake), and only when it is waiting: on a machine with few cores every
+// wake-up takes a core from the stages, and a stage preempted in the middle of a kernel
+// leaves its thread-pool helper spinning. Real micro-batches take longer than a millisecond,
+// so training still sees every loss as it comes.
 class RecordQueue {
  public:
   void push(RecordItem item) {
-    const bool wake = item.kind != RecordItem::Kind::Backward;
+    const bool done = item.kind == RecordItem::Kind::Done;
+    const bool loss = item.kind == RecordItem::Kind::Loss;
     bool notify = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       items_.push_back(std::move(item));
-      if (wake) {
+      if (done || (loss && std::chrono::steady_clock::now() - woke_ >= kMinWakeInterval)) {
         pending_ = true;
         notify = waiting_;
       }
@@ -95,14 +98,18 @@ class RecordQueue {
     waiting_ = true;
     cv_.wait(lock, [&] { return pending_; });
     waiting_ = pending_ = false;
+    woke_ = std::chrono::steady_clock::now();
     return std::exchange(items_, {});
   }
+
+  static constexpr std::chrono::milliseconds kMinWakeInterval{1};
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<RecordItem> items_;
-  bool pending_ = false;  // a loss or Done record not yet taken
+  bool pending_ = false;  // a record that wakes the reader is waiting
+  std::chrono::steady_clock::time_point woke_{};
   bool waiting_ = false;  // the reader is in take()
 };
 

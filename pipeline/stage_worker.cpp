@@ -111,6 +111,7 @@ void StageWorker::execute(const RunContext& c) {
   {
     std::lock_guard<std::mutex> lock(busy_mutex_);
     busy_.clear();
+    busy_recorded_ = 0;
     busy_resolved_ms_ = 0;
     busy_resolved_ = 0;
   }
@@ -127,9 +128,13 @@ void StageWorker::execute(const RunContext& c) {
                                            index_, 0);
     // Busy time from an event pair around the action, read back later: the host never
     // waits for the device to measure it. Taken after the turn, so waiting is not busy.
-    std::unique_ptr<BusyPair> pair;
+    BusyPair* pair = nullptr;  // in busy_ (a deque: stable while it grows)
     if (computes(a.action.kind)) {
-      pair = std::make_unique<BusyPair>(BusyPair{Event(device_, true), Event(device_, true)});
+      {
+        std::lock_guard<std::mutex> lock(busy_mutex_);
+        busy_.push_back(BusyPair{Event(device_, true), Event(device_, true)});
+        pair = &busy_.back();
+      }
       pair->start.record(stream_);
     }
     const int mb = a.action.micro_batch;
@@ -145,7 +150,7 @@ void StageWorker::execute(const RunContext& c) {
     if (pair) {
       pair->end.record(stream_);
       std::lock_guard<std::mutex> lock(busy_mutex_);
-      busy_.push_back(std::move(*pair));
+      ++busy_recorded_;
     }
     if (a.action.kind == ActionKind::Backward) {
       RecordItem r;
@@ -321,12 +326,12 @@ void StageWorker::step(const PlannedAction& a, const RunContext& c) {
 
 size_t StageWorker::busy_pairs() const {
   std::lock_guard<std::mutex> lock(busy_mutex_);
-  return busy_.size();
+  return busy_recorded_;
 }
 
 double StageWorker::busy_ms(size_t pairs) {
   std::unique_lock<std::mutex> lock(busy_mutex_);
-  pairs = std::min(pairs, busy_.size());
+  pairs = std::min(pairs, busy_recorded_);  // pairs whose end is recorded
   while (busy_resolved_ < pairs) {
     BusyPair& p = busy_[busy_resolved_];  // deque: stable while the worker appends
     lock.unlock();

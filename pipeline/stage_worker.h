@@ -126,6 +126,7 @@ class StageWorker {
   };
   mutable std::mutex busy_mutex_;
   std::deque<BusyPair> busy_;
+  size_t busy_recorded_ = 0;  // pairs whose end event is recorded
   double busy_resolved_ms_ = 0;
   size_t busy_resolved_ = 0;
 
