@@ -116,23 +116,14 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObser
   c.source = &source;
   c.transport = transport_.get();
   c.options = &options_;
-  c.predictor = &options_.predictor;
   c.loss = &loss_;
   c.cpu_turn = &cpu_turn;
   c.records = &queue;
   c.stop = &stop;
   for (auto& st : stages_) st->start(c);
-  const std::exception_ptr error = drain(p, queue, observer, &result, &stop);
-  if (error) {
-    bool stalled = false;
-    try {
-      std::rethrow_exception(error);
-    } catch (const ReceiveTimeout&) {
-      stalled = true;
-    } catch (...) {
-    }
-    fail(s, error, stalled);
-  }
+  bool stalled = false;
+  const std::exception_ptr error = drain(p, queue, observer, &result, &stop, &stalled);
+  if (error) fail(s, error, stalled);
   for (auto& st : stages_) {
     AUGUR_CHECK(st->in_flight() == 0, "stage ", st->index(), " ended the schedule with ",
                 st->in_flight(), " micro-batches in flight");
@@ -155,7 +146,7 @@ const Stream& Engine::reader_for(const Device& device) {
 }
 
 std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, RunObserver* observer,
-                                 RunStats* result, std::atomic<bool>* stop) {
+                                 RunStats* result, std::atomic<bool>* stop, bool* stalled) {
   std::exception_ptr first;  // a stall is reported only when nothing else failed
   std::exception_ptr stall;
   auto give_up = [&](std::exception_ptr e, const std::string& why) {
@@ -221,6 +212,7 @@ std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, Run
       }
     }
   }
+  *stalled = !first && stall;
   return first ? first : stall;
 }
 

@@ -107,13 +107,11 @@ class Engine {
   std::vector<std::vector<float>> last_gradients() const;
   void set_last_gradients(const std::vector<std::vector<float>>& grads);
 
-  // The transport the stages talk through.
-  Transport& transport() { return *transport_; }
-
  private:
-  // Hands records to the observer until every stage is done; returns the first error.
+  // Hands records to the observer until every stage is done; returns the first error, and
+  // whether it is a stall (a receive past the watchdog, and nothing else failed).
   std::exception_ptr drain(const ExecutionPlan& plan, RecordQueue& queue, RunObserver* observer,
-                           RunStats* result, std::atomic<bool>* stop);
+                           RunStats* result, std::atomic<bool>* stop, bool* stalled);
   [[noreturn]] void fail(const Schedule& lowered, std::exception_ptr error, bool stalled);
   // The caller's own stream on `device`, for reading the loss figures back.
   const Stream& reader_for(const Device& device);

@@ -239,7 +239,7 @@ void StageWorker::forward(const PlannedAction& a, const RunContext& c) {
   if (a.weights == WeightSource::Predicted) {
     if (a.predict_here) {
       ensure_predicted();
-      optim::PredictRequest req{*c.predictor, a.staleness, predicted_};
+      optim::PredictRequest req{c.options->predictor, a.staleness, predicted_};
       opt_->predict(weights_, last_grads_, req, stream_);
     }
     w = predicted_;
@@ -320,7 +320,7 @@ void StageWorker::step(const PlannedAction& a, const RunContext& c) {
     return;
   }
   if (a.predict_for >= 0) ensure_predicted();
-  optim::PredictRequest req{*c.predictor, a.horizon, predicted_};
+  optim::PredictRequest req{c.options->predictor, a.horizon, predicted_};
   opt_->step(weights_, grads_, stream_, a.predict_for >= 0 ? &req : nullptr);
 }
 

@@ -34,7 +34,6 @@ struct RunContext {
   const MicroBatchSource* source = nullptr;
   Transport* transport = nullptr;
   const EngineOptions* options = nullptr;
-  const optim::Predictor* predictor = nullptr;
   const LossHead* loss = nullptr;
   std::mutex* cpu_turn = nullptr;  // held by the CPU stage computing (stages take turns)
   RecordQueue* records = nullptr;

@@ -22,9 +22,12 @@ InProcessTransport::InProcessTransport(std::vector<Device> stage_devices)
     copy_streams_.push_back(Stream::create(d));
     inbox_streams_.push_back(Stream::create(d));
   }
-  for (const Device& a : devices_)
-    for (const Device& b : devices_)
-      if (a.is_cuda() && b.is_cuda() && a != b) (void)enable_peer_access(a, b);
+  const size_t k = devices_.size();
+  direct_.assign(k, std::vector<bool>(k, true));
+  for (size_t a = 0; a < k; ++a)
+    for (size_t b = 0; b < k; ++b)
+      if (devices_[a].is_cuda() && devices_[b].is_cuda() && devices_[a] != devices_[b])
+        direct_[a][b] = enable_peer_access(devices_[a], devices_[b]);
 }
 
 InProcessTransport::~InProcessTransport() = default;
@@ -41,7 +44,7 @@ Message InProcessTransport::copy_between(int from, int to, const TensorView& dat
   Message m;
   m.owned = Tensor::empty(data.shape(), data.dtype(), dst, &inbox_streams_[size_t(to)]);
   m.view = m.owned.view();
-  if (src.is_cpu() || dst.is_cpu() || can_access_peer(src, dst)) {
+  if (direct_[static_cast<size_t>(from)][static_cast<size_t>(to)]) {
     copy(m.owned, data, out);
     m.ready = std::make_shared<Event>(src);
     m.ready->record(out);

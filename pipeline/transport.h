@@ -72,6 +72,8 @@ class InProcessTransport : public Transport {
   Message copy_between(int from, int to, const TensorView& data, const Stream& stream);
 
   std::vector<Device> devices_;
+  // [from][to]: a direct device-to-device copy is possible (enabled at construction).
+  std::vector<std::vector<bool>> direct_;
   std::vector<Stream> copy_streams_;   // per stage: transfers out of its device
   std::vector<Stream> inbox_streams_;  // per stage: staged copies into its device
   std::mutex mutex_;

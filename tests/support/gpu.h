@@ -12,15 +12,8 @@ constexpr int kSkipReturnCode = 77;
 
 }  // namespace augur::test
 
-#define AUGUR_REQUIRE_GPU()                \
-  do {                                     \
-    if (!::augur::test::gpu_available()) { \
-      ::augur::test::mark_skipped();       \
-      return;                              \
-    }                                      \
-  } while (0)
-
-// [gpu2] tests (tagged "[gpu][gpu2]" so they skip like the others): need two devices.
+// Skips the test (counted as skipped) unless at least `n` CUDA devices are present. [gpu2]
+// tests are tagged "[gpu][gpu2]" so that they skip like the others.
 #define AUGUR_REQUIRE_GPUS(n)               \
   do {                                      \
     if (::augur::test::gpu_count() < (n)) { \
@@ -28,3 +21,5 @@ constexpr int kSkipReturnCode = 77;
       return;                               \
     }                                       \
   } while (0)
+
+#define AUGUR_REQUIRE_GPU() AUGUR_REQUIRE_GPUS(1)
