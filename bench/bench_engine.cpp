@@ -107,7 +107,7 @@ bool run_is_correct(const Schedule& s, const RunStats& rs, const std::string& wh
   return true;
 }
 
-bool host_overhead() {
+bool host_overhead(const std::string& only) {
   std::printf("== host overhead per action: pass-through layer on [1,1], CPU ==\n");
   std::printf("%-10s %2s %4s %8s %10s %10s %12s %10s\n", "schedule", "K", "M", "actions", "wall ms",
               "us/action", "of 5 us goal", "best us/a");
@@ -122,6 +122,7 @@ bool host_overhead() {
   const optim::OptimizerConfig sgd;
   for (ScheduleKind kind : {ScheduleKind::PipeDream, ScheduleKind::GPipe, ScheduleKind::OneFOneB})
     for (int K : {2, 4, 8}) {
+      if (!only.empty() && only != schedule_name(kind)) continue;
       Engine engine(pass_through_stages(K), sgd, optim::LrSchedule::constant(0.01), {});
       for (int M : {64, 256}) {
         const Schedule s = lower(make_schedule(kind, K, M));
@@ -131,7 +132,7 @@ bool host_overhead() {
         // The median of several runs (two cores shared by K stage threads make single runs
         // noisy: a stage preempted while its neighbour waits stalls both), and the best run.
         std::vector<double> walls;
-        for (int i = 0; i < 11; ++i) walls.push_back(engine.run(s, source).wall_ms);
+        for (int i = 0; i < 31; ++i) walls.push_back(engine.run(s, source).wall_ms);
         std::sort(walls.begin(), walls.end());
         const double wall = walls[walls.size() / 2];
         const double actions = static_cast<double>(count_actions(s));
@@ -275,14 +276,16 @@ bool predicted_vs_measured() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --overhead-only: just the first table (what the engine itself costs per action).
+  // --overhead-only [SCHEDULE]: just the first table (what the engine itself costs per
+  // action), optionally for one schedule (to profile it alone).
   const bool overhead_only = argc > 1 && std::string(argv[1]) == "--overhead-only";
-  if (argc > 2 || (argc == 2 && !overhead_only)) {
-    std::fprintf(stderr, "usage: bench_engine [--overhead-only]\n");
+  const std::string only = argc == 3 && overhead_only ? argv[2] : "";
+  if (argc > 3 || (argc >= 2 && !overhead_only)) {
+    std::fprintf(stderr, "usage: bench_engine [--overhead-only [pipedream|gpipe|1f1b]]\n");
     return 2;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  bool ok = host_overhead();
+  bool ok = host_overhead(only);
   ok = ok && (overhead_only || predicted_vs_measured());
   std::printf("(%.0f s)\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -109,7 +109,7 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObser
   result.losses.assign(static_cast<size_t>(s.micro_batches), NAN);
   transport_->begin_run();
   RecordQueue queue;
-  std::mutex cpu_turn;
+  CpuTurn cpu_turn;
   std::atomic<bool> stop{false};
   RunContext c;
   c.plan = &p;

@@ -81,16 +81,16 @@ class RecordQueue {
   void push(RecordItem item) {
     const bool done = item.kind == RecordItem::Kind::Done;
     const bool loss = item.kind == RecordItem::Kind::Loss;
-    bool notify = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      items_.push_back(std::move(item));
-      if (done || (loss && std::chrono::steady_clock::now() - woke_ >= kMinWakeInterval)) {
-        pending_ = true;
-        notify = waiting_;
-      }
+    // Notified under the lock: a Done may be the reader's last record, after which the
+    // reader returns and the queue dies (it lives on the caller's stack). A notify after the
+    // unlock could touch a dead condition variable, or the next run's queue built in its
+    // place (seen: a stage thread hung inside pthread_cond_signal).
+    std::lock_guard<std::mutex> lock(mutex_);
+    items_.push_back(std::move(item));
+    if (done || (loss && std::chrono::steady_clock::now() - woke_ >= kMinWakeInterval)) {
+      pending_ = true;
+      if (waiting_) cv_.notify_one();
     }
-    if (notify) cv_.notify_one();
   }
   // Everything pushed so far, in order, once a loss or a finished stage is among it.
   std::deque<RecordItem> take() {

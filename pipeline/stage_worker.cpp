@@ -1,7 +1,5 @@
 #include "pipeline/stage_worker.h"
 
-#include <chrono>
-
 #include "kernels/norms.h"
 #include "pipeline/engine_options.h"
 #include "runtime/host_data.h"
@@ -120,8 +118,8 @@ void StageWorker::execute(const RunContext& c) {
     position_.store(i);
     if (c.stop->load()) throw Error("stopped: the run was abandoned");
     const PlannedAction& a = sp.actions[i];
-    std::unique_lock<std::mutex> turn(*c.cpu_turn, std::defer_lock);
-    if (computes(a.action.kind) && device_.is_cpu() && o.cpu_stages_take_turns) turn.lock();
+    const CpuTurn::Scope turn(
+        c.cpu_turn, computes(a.action.kind) && device_.is_cpu() && o.cpu_stages_take_turns);
     std::unique_ptr<TraceScope> scope;
     if (o.trace)
       scope = std::make_unique<TraceScope>(o.trace, a.action.str(), trace_category(a.action.kind),

@@ -18,6 +18,7 @@
 
 #include "models/resnet.h"
 #include "optim/optimizer.h"
+#include "pipeline/cpu_turn.h"
 #include "pipeline/execution_plan.h"
 #include "pipeline/loss_head.h"
 #include "pipeline/run_records.h"
@@ -35,7 +36,7 @@ struct RunContext {
   Transport* transport = nullptr;
   const EngineOptions* options = nullptr;
   const LossHead* loss = nullptr;
-  std::mutex* cpu_turn = nullptr;  // held by the CPU stage computing (stages take turns)
+  CpuTurn* cpu_turn = nullptr;  // held by the CPU stage computing (stages take turns)
   RecordQueue* records = nullptr;
   std::atomic<bool>* stop = nullptr;  // set when the run is being abandoned
 };

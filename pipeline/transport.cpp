@@ -3,7 +3,17 @@
 #include "runtime/buffer.h"
 #include "runtime/peer_access.h"
 
+#include <thread>
+
 namespace augur {
+
+namespace {
+constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
+// A wait counts as short below this: far above the spin, since a wait that ends in a sleep
+// and wake-up takes tens of microseconds on a busy machine (judged by the spin alone, one
+// such wait would stop the spinning for good), far below a real layer's milliseconds.
+constexpr auto kShortWait = std::chrono::microseconds(500);
+}  // namespace
 
 const char* message_kind_name(MessageKind kind) {
   switch (kind) {
@@ -17,7 +27,9 @@ const char* message_kind_name(MessageKind kind) {
 InProcessTransport::InProcessTransport(std::vector<Device> stage_devices)
     : devices_(std::move(stage_devices)),
       arrived_(devices_.size()),
-      waiting_for_(devices_.size(), Key{-1, -1, -1}) {
+      waiting_for_(devices_.size(), Key{-1, -1, -1}),
+      delivered_(new std::atomic<uint64_t>[devices_.size()]()),
+      short_waits_(devices_.size(), 1) {
   for (const Device& d : devices_) {
     copy_streams_.push_back(Stream::create(d));
     inbox_streams_.push_back(Stream::create(d));
@@ -95,6 +107,7 @@ void InProcessTransport::send(int from_stage, int to_stage, MessageKind kind, in
     AUGUR_CHECK(!mailbox_.count(key), message_kind_name(kind), " message for stage ", to_stage,
                 ", micro-batch ", micro_batch, " sent twice");
     mailbox_.emplace(key, std::move(m));
+    delivered_[static_cast<size_t>(to_stage)].fetch_add(1);
     wake = waiting_for_[static_cast<size_t>(to_stage)] == key;
   }
   if (wake) arrived_[static_cast<size_t>(to_stage)].notify_one();
@@ -110,6 +123,8 @@ Message InProcessTransport::receive(int stage, MessageKind kind, int micro_batch
   {
     std::unique_lock<std::mutex> lock(mutex_);
     Key& waiting = waiting_for_[static_cast<size_t>(stage)];
+    bool spun = false;
+    const auto entered = std::chrono::steady_clock::now();
     for (;;) {
       if (!aborted_.empty()) throw Error(aborted_);
       auto it = mailbox_.find(key);
@@ -117,7 +132,25 @@ Message InProcessTransport::receive(int stage, MessageKind kind, int micro_batch
         m = std::move(it->second);
         mailbox_.erase(it);
         waiting = Key{-1, -1, -1};
+        short_waits_[static_cast<size_t>(stage)] =
+            std::chrono::steady_clock::now() - entered < kShortWait;
         break;
+      }
+      // A short spin before sleeping, when this stage's last wait was short: in a ping-pong
+      // between neighbours on tiny tensors (1f1b at K = 2) the answer comes within
+      // microseconds and a futex sleep and wake-up costs more than that, while behind real
+      // layers (waits of milliseconds) spinning only takes the cores from the computing
+      // stage. The spin watches the stage's delivery count without the lock and yields.
+      if (!spun && short_waits_[static_cast<size_t>(stage)]) {
+        spun = true;
+        const uint64_t seen = delivered_[static_cast<size_t>(stage)].load();
+        lock.unlock();
+        const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+        while (delivered_[static_cast<size_t>(stage)].load() == seen &&
+               std::chrono::steady_clock::now() < spin_until)
+          std::this_thread::yield();
+        lock.lock();
+        continue;
       }
       waiting = key;
       if (arrived_[static_cast<size_t>(stage)].wait_until(lock, deadline) ==

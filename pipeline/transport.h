@@ -6,6 +6,7 @@
 // from then on. Messages are addressed by (receiving stage, kind, micro-batch).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -85,6 +86,12 @@ class InProcessTransport : public Transport {
   std::vector<std::condition_variable> arrived_;
   std::vector<Key> waiting_for_;  // per stage; (-1, -1, -1) when not waiting
   std::map<Key, Message> mailbox_;
+  // Per receiving stage: messages delivered so far, read without the lock by a receiver that
+  // spins briefly before it sleeps (taking the lock to look would contend with the sender).
+  std::unique_ptr<std::atomic<uint64_t>[]> delivered_;
+  // Per receiving stage, under the lock: its last wait was shorter than the spin, so the
+  // next one spins before it sleeps (char, not vector<bool>: one element per stage).
+  std::vector<char> short_waits_;
   std::string aborted_;
 };
 
