@@ -64,14 +64,24 @@ Engine::Engine(std::vector<StageModel> models, const optim::OptimizerConfig& opt
                const optim::LrSchedule& schedule, EngineOptions options)
     : options_(std::move(options)), optimizer_(optimizer), loss_(options_.label_smoothing) {
   AUGUR_ARG_CHECK(!models.empty(), "a pipeline needs at least one stage");
+  total_stages_ = static_cast<int>(models.size());
+  std::vector<bool> local(models.size(), options_.local_stages.empty());
+  for (int r : options_.local_stages) {
+    AUGUR_ARG_CHECK(r >= 0 && r < total_stages_ && !local[static_cast<size_t>(r)], "local stage ",
+                    r, " of a ", total_stages_, "-stage pipeline (each at most once)");
+    local[static_cast<size_t>(r)] = true;
+  }
   std::vector<Device> devices;
   for (size_t r = 0; r < models.size(); ++r) {
     StageModel& m = models[r];
+    devices.push_back(m.device);
+    if (!local[r]) continue;
     stages_.push_back(std::make_unique<StageWorker>(static_cast<int>(r), std::move(m.net), m.device,
                                                     m.weights, m.state, optimizer, schedule,
                                                     options_.decay_norm_and_bias));
-    devices.push_back(m.device);
   }
+  AUGUR_ARG_CHECK(options_.local_stages.empty() || options_.transport,
+                  "an engine that runs only some of the stages needs a transport to the others");
   transport_ = options_.transport ? options_.transport
                                   : std::make_shared<InProcessTransport>(std::move(devices));
 }
@@ -79,13 +89,24 @@ Engine::Engine(std::vector<StageModel> models, const optim::OptimizerConfig& opt
 Engine::~Engine() = default;
 
 int Engine::stages() const {
-  return static_cast<int>(stages_.size());
+  return total_stages_;
+}
+bool Engine::runs_stage(int r) const {
+  for (const auto& st : stages_)
+    if (st->index() == r) return true;
+  return false;
+}
+StageWorker& Engine::worker(int r) const {
+  for (const auto& st : stages_)
+    if (st->index() == r) return *st;
+  throw Error("stage " + std::to_string(r) + " of the " + std::to_string(total_stages_) +
+              "-stage pipeline runs in another process");
 }
 const StageNet& Engine::stage_net(int r) const {
-  return stages_.at(static_cast<size_t>(r))->net();
+  return worker(r).net();
 }
 int64_t Engine::steps_done(int r) const {
-  return stages_.at(static_cast<size_t>(r))->optimizer().steps_done();
+  return worker(r).optimizer().steps_done();
 }
 double Engine::next_lr() const {
   return stages_.front()->optimizer().next_lr();
@@ -98,7 +119,12 @@ ExecutionPlan Engine::plan(const Schedule& s) const {
   po.policy = options_.policy;
   po.predictor_reads_gradient = optim::predictor_reads_gradient(options_.predictor, optimizer_);
   po.quality_every = options_.quality_every;
-  for (const auto& st : stages_) po.steps_before.push_back(st->optimizer().steps_done());
+  // Each stage's list depends on its own step count only; other processes' stages plan
+  // their own lists.
+  po.steps_before.assign(static_cast<size_t>(total_stages_), 0);
+  for (const auto& st : stages_)
+    po.steps_before[static_cast<size_t>(st->index())] = st->optimizer().steps_done();
+  po.last_stage_reads_labels = !options_.local_stages.empty();
   return plan_execution(s, po);
 }
 
@@ -124,15 +150,15 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObser
   bool stalled = false;
   const std::exception_ptr error = drain(p, queue, observer, &result, &stop, &stalled);
   if (error) fail(s, error, stalled);
+  result.stages.resize(static_cast<size_t>(total_stages_));  // another process's: empty
   for (auto& st : stages_) {
     AUGUR_CHECK(st->in_flight() == 0, "stage ", st->index(), " ended the schedule with ",
                 st->in_flight(), " micro-batches in flight");
-    StageRunStats rs;
+    StageRunStats& rs = result.stages[static_cast<size_t>(st->index())];
     rs.busy_ms = st->busy_ms(st->busy_pairs());
     rs.staleness = st->staleness();
     rs.quality = st->quality();
     rs.steps_done = st->optimizer().steps_done();
-    result.stages.push_back(std::move(rs));
   }
   result.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_run).count();
   return result;
@@ -154,7 +180,8 @@ std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, Run
     stop->store(true);
     transport_->abort(why);
   };
-  for (int done = 0; done < p.stages;) {
+  (void)p;
+  for (size_t done = 0; done < stages_.size();) {
     for (RecordItem& item : queue.take()) {
       try {
         switch (item.kind) {
@@ -202,7 +229,7 @@ std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, Run
             r.micro_batch = item.micro_batch;
             r.staleness = item.staleness;
             r.quality = item.quality;
-            r.busy_ms = stages_[static_cast<size_t>(item.stage)]->busy_ms(item.busy_pairs);
+            r.busy_ms = worker(item.stage).busy_ms(item.busy_pairs);
             observer->on_record(r);
             break;
           }
@@ -217,12 +244,16 @@ std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, Run
 }
 
 void Engine::fail(const Schedule& s, std::exception_ptr error, bool stalled) {
-  std::vector<size_t> positions;
+  std::vector<size_t> positions(static_cast<size_t>(total_stages_), 0);
+  std::vector<std::string> notes(static_cast<size_t>(total_stages_));
+  for (int r = 0; r < total_stages_; ++r)
+    if (!runs_stage(r))
+      notes[static_cast<size_t>(r)] = "in another process: position not known here";
   std::ostringstream where;
   for (const auto& st : stages_) {
     const size_t pos = st->position();
     const auto& list = s.actions[static_cast<size_t>(st->index())];
-    positions.push_back(pos);
+    positions[static_cast<size_t>(st->index())] = pos;
     where << "\n  stage " << st->index() << ": action " << pos << " of " << list.size();
     if (pos < list.size())
       where << " (" << list[pos].str() << ")";
@@ -230,7 +261,7 @@ void Engine::fail(const Schedule& s, std::exception_ptr error, bool stalled) {
       where << " (done)";
     st->clear_in_flight();
   }
-  const std::string grid = "\n" + format_grid(s, positions);
+  const std::string grid = "\n" + format_grid(s, positions, notes);
   if (stalled)
     throw Error("pipeline stalled: no message arrived within " +
                 std::to_string(options_.watchdog_seconds) + " s; positions:" + where.str() + grid);
@@ -244,6 +275,9 @@ void Engine::fail(const Schedule& s, std::exception_ptr error, bool stalled) {
 }
 
 EvalStats Engine::evaluate(const TensorView& images, const TensorView& labels) {
+  AUGUR_CHECK(static_cast<int>(stages_.size()) == total_stages_,
+              "evaluation runs the whole model in one process; this one runs ", stages_.size(),
+              " of ", total_stages_, " stages");
   Tensor carry;
   TensorView x = images;
   std::vector<Saved> saved(stages_.size());
@@ -273,22 +307,24 @@ EvalStats Engine::evaluate(const TensorView& images, const TensorView& labels) {
 }
 
 std::vector<std::vector<float>> Engine::weights() const {
-  std::vector<std::vector<float>> out;
-  for (const auto& st : stages_) out.push_back(to_vector<float>(st->weights(), st->stream()));
+  std::vector<std::vector<float>> out(static_cast<size_t>(total_stages_));
+  for (const auto& st : stages_)
+    out[static_cast<size_t>(st->index())] = to_vector<float>(st->weights(), st->stream());
   return out;
 }
 
 std::vector<std::vector<float>> Engine::states() const {
-  std::vector<std::vector<float>> out;
-  for (const auto& st : stages_) out.push_back(to_vector<float>(st->state(), st->stream()));
+  std::vector<std::vector<float>> out(static_cast<size_t>(total_stages_));
+  for (const auto& st : stages_)
+    out[static_cast<size_t>(st->index())] = to_vector<float>(st->state(), st->stream());
   return out;
 }
 
 std::vector<std::vector<float>> Engine::optimizer_state(int index) const {
-  std::vector<std::vector<float>> out;
+  std::vector<std::vector<float>> out(static_cast<size_t>(total_stages_));
   for (const auto& st : stages_) {
     const TensorView v = st->optimizer().state(index);
-    out.push_back(v.empty() ? std::vector<float>() : to_vector<float>(v, st->stream()));
+    if (!v.empty()) out[static_cast<size_t>(st->index())] = to_vector<float>(v, st->stream());
   }
   return out;
 }
@@ -306,8 +342,8 @@ void from_host(const std::vector<float>& v, const TensorView& t, const Stream& s
 
 void Engine::set_weights(const std::vector<std::vector<float>>& weights,
                          const std::vector<std::vector<float>>& states) {
-  AUGUR_ARG_CHECK(weights.size() == stages_.size() && states.size() == stages_.size(),
-                  "set_weights: ", weights.size(), " stages given for ", stages_.size());
+  AUGUR_ARG_CHECK(weights.size() == size_t(total_stages_) && states.size() == size_t(total_stages_),
+                  "set_weights: ", weights.size(), " stages given for ", total_stages_);
   for (auto& st : stages_) {
     const size_t r = static_cast<size_t>(st->index());
     from_host(weights[r], st->weights(), st->stream(), "weights", st->index());
@@ -317,8 +353,8 @@ void Engine::set_weights(const std::vector<std::vector<float>>& weights,
 
 void Engine::set_optimizer_state(int index, const std::vector<std::vector<float>>& state,
                                  int64_t steps_done) {
-  AUGUR_ARG_CHECK(state.size() == stages_.size(), "optimizer state for ", state.size(),
-                  " stages given to ", stages_.size());
+  AUGUR_ARG_CHECK(state.size() == size_t(total_stages_), "optimizer state for ", state.size(),
+                  " stages given to ", total_stages_);
   for (auto& st : stages_) {
     from_host(state[static_cast<size_t>(st->index())], st->optimizer().state(index), st->stream(),
               "optimizer state", st->index());
@@ -327,17 +363,16 @@ void Engine::set_optimizer_state(int index, const std::vector<std::vector<float>
 }
 
 std::vector<std::vector<float>> Engine::last_gradients() const {
-  std::vector<std::vector<float>> out;
+  std::vector<std::vector<float>> out(static_cast<size_t>(total_stages_));
   for (const auto& st : stages_)
-    out.push_back(st->last_gradients().empty()
-                      ? std::vector<float>()
-                      : to_vector<float>(st->last_gradients(), st->stream()));
+    if (!st->last_gradients().empty())
+      out[static_cast<size_t>(st->index())] = to_vector<float>(st->last_gradients(), st->stream());
   return out;
 }
 
 void Engine::set_last_gradients(const std::vector<std::vector<float>>& grads) {
-  AUGUR_ARG_CHECK(grads.size() == stages_.size(), "last gradients for ", grads.size(),
-                  " stages given to ", stages_.size());
+  AUGUR_ARG_CHECK(grads.size() == size_t(total_stages_), "last gradients for ", grads.size(),
+                  " stages given to ", total_stages_);
   for (auto& st : stages_) {
     const auto& g = grads[static_cast<size_t>(st->index())];
     if (g.empty()) {

@@ -88,12 +88,14 @@ class Engine {
   // batch. Works between runs; no pipelining.
   EvalStats evaluate(const TensorView& images, const TensorView& labels);
 
-  int stages() const;
+  int stages() const;                // in the whole pipeline, this process's and others'
+  bool runs_stage(int stage) const;  // in this process (EngineOptions::local_stages)
   const StageNet& stage_net(int stage) const;
   int64_t steps_done(int stage) const;
   double next_lr() const;
 
-  // Host copies of every stage's arenas, by stage (for checkpoints and comparisons).
+  // Host copies of every stage's arenas, by stage (for checkpoints and comparisons); empty
+  // for the stages of other processes.
   std::vector<std::vector<float>> weights() const;
   std::vector<std::vector<float>> states() const;
   // Optimizer state arena `index` (0: momentum / first moment, 1: second moment) per stage.
@@ -116,7 +118,10 @@ class Engine {
   // The caller's own stream on `device`, for reading the loss figures back.
   const Stream& reader_for(const Device& device);
 
-  std::vector<std::unique_ptr<StageWorker>> stages_;
+  StageWorker& worker(int stage) const;  // throws for another process's stage
+
+  std::vector<std::unique_ptr<StageWorker>> stages_;  // this process's, in stage order
+  int total_stages_ = 0;
   EngineOptions options_;
   optim::OptimizerConfig optimizer_;
   LossHead loss_;

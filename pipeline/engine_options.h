@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "layers/layer.h"
 #include "optim/predictor.h"
@@ -30,6 +31,14 @@ struct EngineOptions {
   // How activations, gradients and labels move between stages; null: an in-process
   // transport over the stages' devices.
   std::shared_ptr<Transport> transport;
+  // The stages this process runs (empty: all of them). With one process per stage each
+  // engine holds every stage's model (initialised from the seed as one process would) but
+  // runs only its own, and the last stage reads its labels from the source itself.
+  std::vector<int> local_stages;
+  // Adjacent sends and receives of a list go to the transport as one group (see
+  // Transport::exchange). Off only to show that ungrouped issue order deadlocks under
+  // in-order blocking matching.
+  bool group_communication = true;
 };
 
 }  // namespace augur

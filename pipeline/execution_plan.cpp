@@ -80,8 +80,8 @@ ExecutionPlan plan_execution(const Schedule& s, const PlanOptions& o) {
           pa.stash = stashes && pa.staleness > 0;
           stashed[static_cast<size_t>(mb)] = pa.stash;
           sampled[static_cast<size_t>(mb)] = pa.sample_quality;
-          pa.send_labels = r == 0 && K > 1;
-          pa.receive_labels = r == K - 1 && K > 1;
+          pa.send_labels = r == 0 && K > 1 && !o.last_stage_reads_labels;
+          pa.receive_labels = r == K - 1 && K > 1 && !o.last_stage_reads_labels;
           pa.loss = r == K - 1;
           sp.peak_in_flight = std::max(sp.peak_in_flight, ++in_flight);
           if (pa.stash) sp.peak_stashes = std::max(sp.peak_stashes, ++stashes_held);

@@ -74,6 +74,9 @@ struct PlanOptions {
   // Optimizer steps each stage applied before this run (empty: none). Before a stage's
   // first step there is nothing to extrapolate, so its forwards use the current weights.
   std::vector<int64_t> steps_before;
+  // The last stage reads each micro-batch's labels from the source itself instead of
+  // receiving them from stage 0 (stages in different processes: every process has the data).
+  bool last_stage_reads_labels = false;
 };
 
 struct ExecutionPlan {

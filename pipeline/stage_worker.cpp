@@ -114,12 +114,21 @@ void StageWorker::execute(const RunContext& c) {
     busy_resolved_ = 0;
   }
   position_.store(0);
-  for (size_t i = 0; i < sp.actions.size(); ++i) {
+  for (size_t i = 0; i < sp.actions.size();) {
     position_.store(i);
     if (c.stop->load()) throw Error("stopped: the run was abandoned");
     const PlannedAction& a = sp.actions[i];
-    const CpuTurn::Scope turn(
-        c.cpu_turn, computes(a.action.kind) && device_.is_cpu() && o.cpu_stages_take_turns);
+    if (!computes(a.action.kind)) {
+      // A run of adjacent sends and receives goes to the transport as one group (or one by
+      // one when grouping is switched off, to show what ungrouped issue order does).
+      size_t end = i + 1;
+      if (o.group_communication)
+        while (end < sp.actions.size() && !computes(sp.actions[end].action.kind)) ++end;
+      communicate(sp.actions, i, end, c);
+      i = end;
+      continue;
+    }
+    const CpuTurn::Scope turn(c.cpu_turn, device_.is_cpu() && o.cpu_stages_take_turns);
     std::unique_ptr<TraceScope> scope;
     if (o.trace)
       scope = std::make_unique<TraceScope>(o.trace, a.action.str(), trace_category(a.action.kind),
@@ -127,26 +136,21 @@ void StageWorker::execute(const RunContext& c) {
     // Busy time from an event pair around the action, read back later: the host never
     // waits for the device to measure it. Taken after the turn, so waiting is not busy.
     BusyPair* pair = nullptr;  // in busy_ (a deque: stable while it grows)
-    if (computes(a.action.kind)) {
-      {
-        std::lock_guard<std::mutex> lock(busy_mutex_);
-        busy_.push_back(BusyPair{Event(device_, true), Event(device_, true)});
-        pair = &busy_.back();
-      }
-      pair->start.record(stream_);
+    {
+      std::lock_guard<std::mutex> lock(busy_mutex_);
+      busy_.push_back(BusyPair{Event(device_, true), Event(device_, true)});
+      pair = &busy_.back();
     }
+    pair->start.record(stream_);
     const int mb = a.action.micro_batch;
     switch (a.action.kind) {
-      case ActionKind::RecvAct: receive(MessageKind::Activation, mb, c); break;
-      case ActionKind::RecvGrad: receive(MessageKind::Gradient, mb, c); break;
-      case ActionKind::SendAct: send_activation(mb, c); break;
-      case ActionKind::SendGrad: send_gradient(mb, c); break;
       case ActionKind::Forward: forward(a, c); break;
       case ActionKind::Backward: backward(a, c); break;
       case ActionKind::Step: step(a, c); break;
+      default: break;  // communication: above
     }
-    if (pair) {
-      pair->end.record(stream_);
+    pair->end.record(stream_);
+    {
       std::lock_guard<std::mutex> lock(busy_mutex_);
       ++busy_recorded_;
     }
@@ -160,6 +164,7 @@ void StageWorker::execute(const RunContext& c) {
       r.busy_pairs = busy_pairs();
       c.records->push(std::move(r));
     }
+    ++i;
   }
   position_.store(sp.actions.size());
   stream_.synchronize();
@@ -184,31 +189,63 @@ Tensor StageWorker::take_stash() {
   return t;
 }
 
-void StageWorker::receive(MessageKind kind, int mb, const RunContext& c) {
-  Message m =
-      c.transport->receive(index_, kind, mb, stream_, deadline_after(c.options->watchdog_seconds));
-  if (kind == MessageKind::Activation)
-    inflight_[mb].received = std::move(m);
-  else
-    inflight_[mb].grad_in = std::move(m);
-}
-
-void StageWorker::send_activation(int mb, const RunContext& c) {
-  auto it = inflight_.find(mb);
-  AUGUR_CHECK(it != inflight_.end() && !it->second.output.empty(), "SendAct of micro-batch ", mb,
-              " before its forward");
-  c.transport->send(index_, index_ + 1, MessageKind::Activation, mb, it->second.output, Tensor(),
-                    stream_);
-}
-
-void StageWorker::send_gradient(int mb, const RunContext& c) {
-  auto it = inflight_.find(mb);
-  AUGUR_CHECK(it != inflight_.end() && !it->second.dx.empty(), "SendGrad of micro-batch ", mb,
-              " before its backward");
-  Tensor dx = std::move(it->second.dx);
-  inflight_.erase(it);
-  const TensorView v = dx.view();
-  c.transport->send(index_, index_ - 1, MessageKind::Gradient, mb, v, std::move(dx), stream_);
+void StageWorker::communicate(const std::vector<PlannedAction>& actions, size_t begin, size_t end,
+                              const RunContext& c) {
+  std::vector<CommOp> ops;
+  std::string names;
+  for (size_t i = begin; i < end; ++i) {
+    const Action& a = actions[i].action;
+    const int mb = a.micro_batch;
+    names += (names.empty() ? "" : " ") + a.str();
+    CommOp op;
+    op.micro_batch = mb;
+    switch (a.kind) {
+      case ActionKind::RecvAct:
+        op.op = CommOp::Kind::Receive;
+        op.peer = index_ - 1;
+        op.kind = MessageKind::Activation;
+        break;
+      case ActionKind::RecvGrad:
+        op.op = CommOp::Kind::Receive;
+        op.peer = index_ + 1;
+        op.kind = MessageKind::Gradient;
+        break;
+      case ActionKind::SendAct: {
+        auto it = inflight_.find(mb);
+        AUGUR_CHECK(it != inflight_.end() && !it->second.output.empty(), "SendAct of micro-batch ",
+                    mb, " before its forward");
+        op.peer = index_ + 1;
+        op.kind = MessageKind::Activation;
+        op.data = it->second.output;
+        break;
+      }
+      case ActionKind::SendGrad: {
+        auto it = inflight_.find(mb);
+        AUGUR_CHECK(it != inflight_.end() && !it->second.dx.empty(), "SendGrad of micro-batch ", mb,
+                    " before its backward");
+        op.peer = index_ - 1;
+        op.kind = MessageKind::Gradient;
+        op.owned = std::move(it->second.dx);
+        op.data = op.owned.view();
+        inflight_.erase(it);
+        break;
+      }
+      default: AUGUR_CHECK(false, "not a communication action: ", a.str());
+    }
+    ops.push_back(std::move(op));
+  }
+  std::unique_ptr<TraceScope> scope;
+  if (c.options->trace)
+    scope = std::make_unique<TraceScope>(c.options->trace, names, "comm", index_, 0);
+  c.transport->exchange(index_, ops, stream_, deadline_after(c.options->watchdog_seconds));
+  for (CommOp& op : ops) {
+    if (op.op != CommOp::Kind::Receive) continue;
+    InFlight& f = inflight_[op.micro_batch];
+    if (op.kind == MessageKind::Activation)
+      f.received = std::move(op.received);
+    else
+      f.grad_in = std::move(op.received);
+  }
 }
 
 void StageWorker::forward(const PlannedAction& a, const RunContext& c) {
@@ -256,6 +293,7 @@ void StageWorker::forward(const PlannedAction& a, const RunContext& c) {
   f.output = net_.net->forward(pass(w, c.options->bn_stats), f.saved, x);
   if (!a.loss) return;
   Message received_labels;
+  if (index_ != 0 && !a.receive_labels) labels_from = (*c.source)(mb);  // read here
   TensorView label_view = labels_from.labels;
   if (a.receive_labels) {
     received_labels = c.transport->receive(index_, MessageKind::Labels, mb, stream_,

@@ -99,9 +99,9 @@ class StageWorker {
   void forward(const PlannedAction& a, const RunContext& c);
   void backward(const PlannedAction& a, const RunContext& c);
   void step(const PlannedAction& a, const RunContext& c);
-  void send_activation(int mb, const RunContext& c);
-  void send_gradient(int mb, const RunContext& c);
-  void receive(MessageKind kind, int mb, const RunContext& c);
+  // Actions [begin, end) of the list: sends and receives, issued as one transport group.
+  void communicate(const std::vector<PlannedAction>& actions, size_t begin, size_t end,
+                   const RunContext& c);
   Pass pass(const TensorView& w, BnStatsMode bn) const;
   Tensor take_stash();
   void ensure_predicted();

@@ -24,6 +24,16 @@ const char* message_kind_name(MessageKind kind) {
   return "?";
 }
 
+void Transport::exchange(int stage, std::vector<CommOp>& ops, const Stream& stream,
+                         std::chrono::steady_clock::time_point deadline) {
+  for (CommOp& op : ops) {
+    if (op.op == CommOp::Kind::Send)
+      send(stage, op.peer, op.kind, op.micro_batch, op.data, std::move(op.owned), stream);
+    else
+      op.received = receive(stage, op.kind, op.micro_batch, stream, deadline);
+  }
+}
+
 InProcessTransport::InProcessTransport(std::vector<Device> stage_devices)
     : devices_(std::move(stage_devices)),
       arrived_(devices_.size()),

@@ -37,6 +37,17 @@ class ReceiveTimeout : public Error {
   using Error::Error;
 };
 
+// One send or receive of a group (Transport::exchange).
+struct CommOp {
+  enum class Kind { Send, Receive } op = Kind::Send;
+  int peer = 0;  // the stage sent to or received from
+  MessageKind kind = MessageKind::Activation;
+  int micro_batch = 0;
+  TensorView data;   // Send: what goes
+  Tensor owned;      // Send: keeps `data` alive when set (see send)
+  Message received;  // Receive: filled by exchange
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -48,6 +59,14 @@ class Transport {
   // the transport was aborted.
   virtual Message receive(int stage, MessageKind kind, int micro_batch, const Stream& stream,
                           std::chrono::steady_clock::time_point deadline) = 0;
+  // A run of adjacent communication actions of `stage`'s list, issued as one group: every
+  // operation of the group may progress before any completes (NCCL's ncclGroupStart/End; on
+  // MPI, post all, then wait for all). Transports whose sends block until they are matched
+  // need this to avoid deadlock where neighbours' sends cross (stage 0 sends activation 1
+  // while stage 1 sends gradient 0). This default, for transports whose sends never block,
+  // issues the operations one by one in order.
+  virtual void exchange(int stage, std::vector<CommOp>& ops, const Stream& stream,
+                        std::chrono::steady_clock::time_point deadline);
   // Wakes every receiver with an error (another stage failed).
   virtual void abort(const std::string& why) = 0;
   // Called before each run: forgets an earlier run's abort and undelivered messages.
