@@ -20,6 +20,8 @@ packages=(
   python3-torchvision   # torchvision's ResNets for those comparisons
   python3-matplotlib    # plots of training runs
   patchelf              # relative run paths in the offline GPU bundle (scripts/bundle)
+  openmpi-bin           # mpirun: pipelines with one process per stage, and their tests
+  libopenmpi-dev        # MPI for the transport between processes (CMake's MPI::MPI_CXX)
 )
 
 missing=()
