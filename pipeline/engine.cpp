@@ -5,6 +5,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "pipeline/rendezvous_check.h"
 #include "pipeline/schedule_text.h"
 #include "pipeline/stage_worker.h"
 #include "runtime/host_data.h"
@@ -130,6 +131,13 @@ ExecutionPlan Engine::plan(const Schedule& s) const {
 
 RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObserver* observer) {
   const ExecutionPlan p = plan(s);
+  if (!options_.local_stages.empty() && options_.group_communication) {
+    // Across processes a transport may match as NCCL does (in order, blocking): refuse lists
+    // that would hang there before any rank starts them.
+    const RendezvousResult check = check_rendezvous(s);
+    AUGUR_ARG_CHECK(check.completes, "this schedule cannot run across processes: ", check.problem,
+                    "\n", check.grid);
+  }
   const auto t_run = Clock::now();
   RunStats result;
   result.losses.assign(static_cast<size_t>(s.micro_batches), NAN);
