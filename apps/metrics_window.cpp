@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <utility>
 
 #include "runtime/error.h"
 
@@ -12,7 +13,8 @@ namespace augur {
 namespace fs = std::filesystem;
 
 MetricsLog::MetricsLog(const fs::path& dir, bool append)
-    : dir_(dir),
+    : files_(true),
+      dir_(dir),
       jsonl_(dir / "metrics.jsonl", append ? std::ios::app : std::ios::trunc),
       csv_(dir / "metrics.csv", append ? std::ios::app : std::ios::trunc) {
   if (!jsonl_ || !csv_) throw Error("cannot write metrics in '" + dir.string() + "'");
@@ -21,7 +23,15 @@ MetricsLog::MetricsLog(const fs::path& dir, bool append)
             "utilisation_mean\n";
 }
 
+std::string MetricsLog::take_kept() {
+  return std::exchange(kept_, std::string());
+}
+
 void MetricsLog::write(const nlohmann::json& j) {
+  if (!files_) {
+    kept_ += j.dump() + "\n";
+    return;
+  }
   jsonl_ << j.dump() << "\n";
   jsonl_.flush();
   auto num = [&](const char* k) -> std::string {

@@ -19,11 +19,18 @@ namespace augur {
 class MetricsLog {
  public:
   MetricsLog(const std::filesystem::path& dir, bool append);
+  // Keeps the records in memory (a rank other than 0 of a multi-process run: rank 0
+  // gathers them and alone writes the files).
+  MetricsLog() = default;
   void write(const nlohmann::json& record);
+  // The records kept in memory since the last call, one JSON object per line.
+  std::string take_kept();
 
  private:
+  bool files_ = false;
   std::filesystem::path dir_;
   std::ofstream jsonl_, csv_;
+  std::string kept_;
 };
 
 // Counts optimizer steps from the losses (one step per `micro_batches_per_step` losses) and

@@ -30,6 +30,10 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->add_option("--label-smoothing", o->label_smoothing, "Label smoothing")
       ->check(CLI::Range(0.0, 1.0));
   app->add_option("--pp-stages", o->pp_stages, "Pipeline stages")->check(CLI::Range(1, 1024));
+  app->add_option("--dp-replicas", o->dp_replicas,
+                  "Data-parallel replicas of the pipeline when launched as several processes "
+                  "(default: processes / stages)")
+      ->check(CLI::Range(1, 1024));
   app->add_option("--devices", o->devices,
                   "Device of each stage, comma-separated (or one for all)");
   app->add_option("--balance", o->balance, "Units per stage, e.g. 3,4,4,2");
@@ -114,6 +118,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"seed", o.seed},
           {"pp_schedule", o.pp_schedule},
           {"pp_stages", o.pp_stages},
+          {"dp_replicas", o.dp_replicas},
           {"micro_batches", o.micro_batches},
           {"devices", o.devices},
           {"device", o.device},

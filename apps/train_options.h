@@ -37,6 +37,7 @@ struct TrainOptions {
   // Pipeline.
   std::string pp_schedule = "pipedream";
   int pp_stages = 4;
+  int dp_replicas = 0;  // 0: the launched processes / pp_stages
   int micro_batches = 4;
   std::string devices;  // "cpu,cpu,cuda:0,..." one per stage, or one for all
   std::string device;   // all stages on this device (default: cuda:0 if present, else cpu)

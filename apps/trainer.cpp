@@ -4,12 +4,15 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "apps/checkpoint.h"
+#include "apps/cluster.h"
 #include "apps/metrics_window.h"
 #include "apps/training_plan.h"
 #include "pipeline/lowering.h"
@@ -150,23 +153,188 @@ void write_args(const fs::path& dir, const std::string& args) {
   if (!a) throw Error("cannot write '" + path.string() + "'");
 }
 
+// A multi-process run's figures of one epoch, as this rank saw them (its stage's staleness,
+// quality and busy time; the losses where it holds the last stage).
+nlohmann::json epoch_share(const EpochStats& st, int stage, bool last) {
+  const size_t r = static_cast<size_t>(stage);
+  if (!last)  // its losses are NaN placeholders: the last stage computed them
+    return {{"stage", stage},
+            {"staleness", st.staleness[r]},
+            {"quality", st.quality[r]},
+            {"busy", st.busy[r]},
+            {"wall_ms", st.wall_ms},
+            {"loss_sum", 0.0},
+            {"samples", 0},
+            {"correct", 0},
+            {"micro_batches", 0}};
+  return {
+      {"stage", stage},        {"staleness", st.staleness[r]}, {"quality", st.quality[r]},
+      {"busy", st.busy[r]},    {"wall_ms", st.wall_ms},        {"loss_sum", st.loss_sum},
+      {"samples", st.samples}, {"correct", st.correct},        {"micro_batches", st.micro_batches}};
+}
+
+double double_of(const nlohmann::json& x) {
+  return x.is_null() ? NAN : x.get<double>();
+}
+
+// JSON writes NaN (a quality sample with nothing to compare) as null.
+std::vector<double> doubles_of(const nlohmann::json& j) {
+  std::vector<double> v;
+  for (const auto& x : j) v.push_back(double_of(x));
+  return v;
+}
+
+// Rank 0's view of the whole epoch from every rank's share.
+EpochStats merge_epoch(const std::vector<std::string>& shares, int stages) {
+  EpochStats all(stages);
+  for (const std::string& text : shares) {
+    const auto j = nlohmann::json::parse(text);
+    const size_t r = j["stage"].get<size_t>();
+    all.staleness[r] = doubles_of(j["staleness"]);
+    all.quality[r] = doubles_of(j["quality"]);
+    all.busy[r] = double_of(j["busy"]);
+    all.wall_ms = std::max(all.wall_ms, double_of(j["wall_ms"]));
+    all.loss_sum += double_of(j["loss_sum"]);
+    all.samples += j["samples"].get<int64_t>();
+    all.correct += j["correct"].get<int64_t>();
+    all.micro_batches += j["micro_batches"].get<int64_t>();
+  }
+  return all;
+}
+
+// One stage's arenas as bytes: weights, state, both optimizer arenas, the last gradient, and
+// the step count, for rank 0 to assemble the whole model.
+std::string pack_stage(const Engine& e, int stage) {
+  const size_t r = static_cast<size_t>(stage);
+  std::string out;
+  auto put = [&](const std::vector<float>& v) {
+    const uint64_t n = v.size();
+    out.append(reinterpret_cast<const char*>(&n), sizeof n);
+    out.append(reinterpret_cast<const char*>(v.data()), n * sizeof(float));
+  };
+  put(e.weights()[r]);
+  put(e.states()[r]);
+  put(e.optimizer_state(0)[r]);
+  put(e.optimizer_state(1)[r]);
+  put(e.last_gradients()[r]);
+  const int64_t steps = e.steps_done(stage);
+  out.append(reinterpret_cast<const char*>(&steps), sizeof steps);
+  return out;
+}
+
+// Rank 0: every stage's arenas into the one-process engine `whole`.
+void unpack_stages(const std::vector<std::string>& packs, int stages, Engine* whole) {
+  std::vector<std::vector<std::vector<float>>> parts(
+      5, std::vector<std::vector<float>>(static_cast<size_t>(stages)));
+  int64_t steps = 0;
+  for (size_t rank = 0; rank < packs.size(); ++rank) {
+    const std::string& b = packs[rank];
+    size_t at = 0;
+    auto get = [&](std::vector<float>* v) {
+      uint64_t n = 0;
+      AUGUR_CHECK(at + sizeof n <= b.size(), "rank ", rank, " sent a short stage");
+      std::memcpy(&n, b.data() + at, sizeof n);
+      at += sizeof n;
+      AUGUR_CHECK(at + n * sizeof(float) <= b.size(), "rank ", rank, " sent a short stage");
+      v->resize(n);
+      std::memcpy(v->data(), b.data() + at, n * sizeof(float));
+      at += n * sizeof(float);
+    };
+    // Rank r runs stage r (one replica).
+    for (auto& part : parts) get(&part[rank]);
+    AUGUR_CHECK(at + sizeof steps <= b.size(), "rank ", rank, " sent a short stage");
+    std::memcpy(&steps, b.data() + at, sizeof steps);
+  }
+  whole->set_weights(parts[0], parts[1]);
+  whole->set_optimizer_state(0, parts[2], steps);
+  whole->set_optimizer_state(1, parts[3], steps);
+  whole->set_last_gradients(parts[4]);
+}
+
+// A rank's stage from a one-process engine (the checkpoint a multi-process run resumes).
+void take_stage(const Engine& whole, Engine* mine) {
+  mine->set_weights(whole.weights(), whole.states());
+  int stage = 0;
+  while (!mine->runs_stage(stage)) ++stage;
+  const int64_t steps = whole.steps_done(stage);
+  mine->set_optimizer_state(0, whole.optimizer_state(0), steps);
+  mine->set_optimizer_state(1, whole.optimizer_state(1), steps);
+  mine->set_last_gradients(whole.last_gradients());
+}
+
+int train(TrainingPlan& p, const Cluster* cluster);
+
 }  // namespace
 
 int run_train(const TrainOptions& options, const CLI::App& app) {
   TrainingPlan p = plan_training(options, app);
+  const std::unique_ptr<Cluster> cluster =
+      Cluster::join(read_launch_env(), p.stages, p.options.dp_replicas);
+  if (!cluster) return train(p, nullptr);
+  try {
+    return train(p, cluster.get());
+  } catch (const std::exception& e) {
+    // Every rank stops: the launcher ends the others when this one aborts, so nobody waits
+    // for its messages until the watchdog. Files are only ever replaced whole (rank 0's
+    // checkpoints), so the last one stays intact.
+    std::cerr << "augur: rank " << cluster->rank() << " (stage " << cluster->stage()
+              << ") failed: " << e.what() << "\n";
+    cluster->abort(1);
+  }
+}
+
+namespace {
+
+int train(TrainingPlan& p, const Cluster* cluster) {
   const TrainOptions& o = p.options;
+  const bool writes = !cluster || cluster->root();  // only rank 0 writes files
+  if (cluster) {
+    AUGUR_ARG_CHECK(o.trace.empty(),
+                    "--trace: one trace for a multi-process job is not built yet; trace a "
+                    "one-process run");
+    p.engine.local_stages = {cluster->stage()};
+    p.engine.transport = cluster->transport();
+    // Each rank binds one device: --devices/--device if given, else cuda:LOCAL_RANK where
+    // the plan chose a GPU.
+    StagePlacement& mine = p.placement[static_cast<size_t>(cluster->stage())];
+    if (o.devices.empty() && o.device.empty() && mine.device.is_cuda())
+      mine.device = Device::cuda(cluster->env().local_rank);
+    if (cluster->root()) std::cerr << "augur: " << cluster->layout() << "\n";
+  }
   TraceWriter trace;
   if (!o.trace.empty()) p.engine.trace = &trace;
   const fs::path out_dir(o.output_dir);
-  fs::create_directories(out_dir);
   const std::string args = to_json(o).dump(2);
-  write_args(out_dir, args);
+  if (writes) {
+    fs::create_directories(out_dir);
+    write_args(out_dir, args);
+  }
 
   const optim::LrSchedule schedule = lr_schedule(o, p.steps_per_epoch);
   Engine engine(p.spec, p.placement, p.optimizer, schedule, o.seed, p.engine);
+  // The whole model in this process, for a multi-process run's evaluation and checkpoints
+  // on rank 0 and its resumption on every rank; built when first needed.
+  std::unique_ptr<Engine> whole_engine;
+  auto whole = [&]() -> Engine& {
+    if (!whole_engine)
+      whole_engine = std::make_unique<Engine>(p.spec, p.placement, p.optimizer, schedule, o.seed,
+                                              EngineOptions{});
+    return *whole_engine;
+  };
+  // The engine that evaluates and is checkpointed: this one, or for a multi-process run
+  // rank 0's assembly of every rank's stage (collective: every rank calls it).
+  auto assembled = [&]() -> Engine* {
+    if (!cluster) return &engine;
+    const auto packs = cluster->gather(pack_stage(engine, cluster->stage()));
+    if (!cluster->root()) return nullptr;
+    unpack_stages(packs, p.stages, &whole());
+    return &whole();
+  };
   int64_t first_epoch = 0, step = 0;
   if (!o.resume.empty()) {
-    const TrainingState s = load_checkpoint(o.resume, &engine);
+    Engine* into = cluster ? &whole() : &engine;
+    const TrainingState s = load_checkpoint(o.resume, into);
+    if (cluster) take_stage(*into, &engine);
     if (s.model != o.model || s.balance != p.balance_text())
       throw Error("--resume '" + o.resume + "' was written by " + s.model + " split " + s.balance +
                   ", this run is " + o.model + " split " + p.balance_text());
@@ -175,20 +343,24 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
     std::cerr << "augur: resumed from '" << o.resume << "' after epoch " << s.epoch << " (step "
               << s.steps_done << ")\n";
   }
-  MetricsLog metrics(out_dir, !o.resume.empty());
+  std::unique_ptr<MetricsLog> metrics_file =
+      writes ? std::make_unique<MetricsLog>(out_dir, !o.resume.empty()) : nullptr;
+  MetricsLog kept;  // the window's records on a rank that does not write them
+  MetricsLog& metrics = writes ? *metrics_file : kept;
   MetricsWindow window({p.stages, p.micro_batches, p.steps_per_epoch, o.print_freq,
                         static_cast<bool>(isatty(STDERR_FILENO))},
                        &metrics, [&](int64_t k) { return schedule.lr(k); });
 
-  std::cerr << "augur: " << o.model << " on " << p.train->name() << " ("
-            << p.loader->samples_per_epoch() << " samples, " << p.steps_per_epoch
-            << " steps per epoch), " << schedule_name(p.kind) << " over " << p.stages << " stage"
-            << (p.stages > 1 ? "s" : "") << " [" << p.balance_text() << "] on "
-            << p.placement.front().device.str()
-            << (p.synchronous ? ""
-                              : ", weight policy " + o.weight_policy + " with the " + o.predictor +
-                                    " predictor")
-            << "\n";
+  if (writes)
+    std::cerr << "augur: " << o.model << " on " << p.train->name() << " ("
+              << p.loader->samples_per_epoch() << " samples, " << p.steps_per_epoch
+              << " steps per epoch), " << schedule_name(p.kind) << " over " << p.stages << " stage"
+              << (p.stages > 1 ? "s" : "") << " [" << p.balance_text() << "] on "
+              << p.placement.front().device.str()
+              << (p.synchronous ? ""
+                                : ", weight policy " + o.weight_policy + " with the " +
+                                      o.predictor + " predictor")
+              << "\n";
 
   const std::string checkpoint = (out_dir / "checkpoint.safetensors").string();
   EvalStats last_eval;
@@ -200,8 +372,9 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
     try {
       stats = run_epoch(engine, p, window, [&] {
         if (o.checkpoint_every > 0 && window.steps_done() % o.checkpoint_every == 0)
-          save_checkpoint(checkpoint, engine,
-                          {epoch, window.steps_done(), p.balance_text(), o.model, args});
+          if (Engine* e = assembled())
+            save_checkpoint(checkpoint, *e,
+                            {epoch, window.steps_done(), p.balance_text(), o.model, args});
       });
     } catch (const NonFiniteLoss& e) {
       throw Error("loss became " + std::to_string(e.loss) + " at epoch " + std::to_string(epoch) +
@@ -210,28 +383,52 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
                   "' is intact");
     }
     step = window.steps_done();
-    if (isatty(STDERR_FILENO)) std::cerr << "\n";  // end the progress line
+    if (isatty(STDERR_FILENO) && (!cluster || cluster->stage() == p.stages - 1))
+      std::cerr << "\n";  // end the progress line (printed where the losses are)
+    if (cluster) {
+      // Rank 0 writes what the others saw: the window's records (from the last stage) and
+      // every stage's share of the epoch's figures. Steps are counted from the losses, so
+      // they come from the last stage too.
+      const auto windows = cluster->gather(kept.take_kept());
+      const auto shares = cluster->gather(
+          epoch_share(stats, cluster->stage(), cluster->stage() == p.stages - 1).dump());
+      const auto steps = cluster->gather(std::to_string(window.steps_done()));
+      if (cluster->root()) {
+        for (const std::string& lines : windows) {
+          std::istringstream in(lines);
+          for (std::string line; std::getline(in, line);)
+            if (!line.empty()) metrics.write(nlohmann::json::parse(line));
+        }
+        stats = merge_epoch(shares, p.stages);
+        step = std::stoll(steps.back());
+      }
+    }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    last_eval = evaluate_split(engine, p.test, o);
-    const nlohmann::json rec = epoch_record(epoch, step, stats, last_eval, engine.next_lr(), secs);
+    Engine* model = assembled();
+    const TrainingState ts{epoch + 1, step, p.balance_text(), o.model, args};
+    if (!model) continue;  // rank 0 evaluates and writes the checkpoints
+    last_eval = evaluate_split(*model, p.test, o);
+    const nlohmann::json rec = epoch_record(epoch, step, stats, last_eval, model->next_lr(), secs);
     metrics.write(rec);
     std::cerr << "epoch " << epoch << " done in " << format_duration(secs) << ": test loss "
               << std::fixed << std::setprecision(4) << rec["loss"].get<double>() << ", top-1 "
               << std::setprecision(2) << rec["top1"].get<double>() << "%, top-5 "
               << rec["top5"].get<double>() << "%\n";
-    const TrainingState ts{epoch + 1, step, p.balance_text(), o.model, args};
-    save_checkpoint(checkpoint, engine, ts);
+    save_checkpoint(checkpoint, *model, ts);
     save_checkpoint((out_dir / ("model_" + std::to_string(epoch) + ".safetensors")).string(),
-                    engine, ts);
+                    *model, ts);
   }
   if (!o.trace.empty()) trace.write(o.trace);
+  if (!writes) return 0;
   const double n = double(std::max<int64_t>(1, last_eval.samples));
   std::cout << "test accuracy: " << std::fixed << std::setprecision(2) << 100.0 * last_eval.top1 / n
             << "% top-1, " << 100.0 * last_eval.top5 / n << "% top-5 on " << last_eval.samples
             << " test images (" << o.output_dir << ")\n";
   return 0;
 }
+
+}  // namespace
 
 int run_eval(const TrainOptions& o) {
   const EvalPlan p = plan_eval(o);

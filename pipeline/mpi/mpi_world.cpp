@@ -40,6 +40,35 @@ MpiWorld::~MpiWorld() {
   if (!finalised) MPI_Finalize();
 }
 
+std::vector<std::string> MpiWorld::gather(const std::string& mine, int root) const {
+  AUGUR_CHECK(mine.size() <= static_cast<size_t>(INT32_MAX), "a ", mine.size(),
+              "-byte gather is over MPI's count limit");
+  const int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(rank_ == root ? static_cast<size_t>(size_) : 0);
+  int rc = MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, MPI_COMM_WORLD);
+  AUGUR_CHECK(rc == MPI_SUCCESS, "MPI_Gather failed: ", mpi_error_text(rc));
+  std::vector<int> offsets(lengths.size(), 0);
+  int64_t total = 0;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    offsets[i] = static_cast<int>(total);
+    total += lengths[i];
+  }
+  AUGUR_CHECK(total <= INT32_MAX, "a ", total, "-byte gather is over MPI's count limit");
+  std::string all(static_cast<size_t>(total), '\0');
+  rc = MPI_Gatherv(mine.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(),
+                   MPI_BYTE, root, MPI_COMM_WORLD);
+  AUGUR_CHECK(rc == MPI_SUCCESS, "MPI_Gatherv failed: ", mpi_error_text(rc));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < lengths.size(); ++i)
+    out.push_back(all.substr(static_cast<size_t>(offsets[i]), static_cast<size_t>(lengths[i])));
+  return out;
+}
+
+void MpiWorld::barrier() const {
+  const int rc = MPI_Barrier(MPI_COMM_WORLD);
+  AUGUR_CHECK(rc == MPI_SUCCESS, "MPI_Barrier failed: ", mpi_error_text(rc));
+}
+
 void MpiWorld::abort(int code) const {
   MPI_Abort(MPI_COMM_WORLD, code);
   std::_Exit(code);  // MPI_Abort does not return; this is for the compiler

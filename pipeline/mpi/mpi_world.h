@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
 
 namespace augur {
 
@@ -20,6 +21,9 @@ class MpiWorld {
   int rank() const { return rank_; }
   int size() const { return size_; }
   MPI_Comm comm() const { return MPI_COMM_WORLD; }
+  // Collective: every rank's bytes, by rank, on `root` (empty elsewhere).
+  std::vector<std::string> gather(const std::string& mine, int root = 0) const;
+  void barrier() const;
   // Ends every rank of the job (the launcher kills the others) with `code`.
   [[noreturn]] void abort(int code) const;
 

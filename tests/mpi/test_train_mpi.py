@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""`augur train` launched by mpirun, one process per stage, against the same run in one
+process: the same epoch figures and the same checkpoint tensors, bit for bit (each process
+uses one CPU thread, as the one-process run does here, so reductions add in the same order);
+a run stopped after epoch 0 and resumed under mpirun ends equal to the uninterrupted one; a
+NaN loss on one rank stops every rank at once, naming that rank; a launch whose size is not
+--pp-stages is refused before any work. Every run is bounded in time.
+
+    test_train_mpi.py AUGUR MPIRUN [MPIRUN FLAGS...]
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+AUGUR, MPIRUN, FLAGS = sys.argv[1], sys.argv[2], sys.argv[3:]
+SMALL = ["train", "--dataset", "synthetic", "--image-size", "16", "--limit-train", "256",
+         "--limit-test", "128", "-b", "32", "--print-freq", "4", "-j", "1"]
+ENV = dict(os.environ, AUGUR_NUM_THREADS="1")
+LIMIT = 120  # seconds for any one run
+
+
+def run(cmd, expect_ok=True):
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=LIMIT)
+    took = time.monotonic() - t0
+    if expect_ok and p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    if not expect_ok and p.returncode == 0:
+        sys.exit(f"{' '.join(cmd)} should have failed:\n{p.stdout}\n{p.stderr}")
+    return p, took
+
+
+def one(args, lr="0.05"):
+    return run([AUGUR] + SMALL + ["--lr", lr] + args)
+
+
+def ranks(n, args, expect_ok=True, lr="0.05"):
+    return run([MPIRUN] + FLAGS + ["-np", str(n), AUGUR] + SMALL + ["--lr", lr] + args, expect_ok)
+
+
+def epochs(path):
+    """Epoch records without the figures that depend on timing."""
+    with open(os.path.join(path, "metrics.jsonl")) as f:
+        out = []
+        for r in map(json.loads, f):
+            if r["kind"] != "epoch":
+                continue
+            for k in ("images_per_s", "epoch_seconds", "utilisation_per_stage",
+                      "utilisation_mean"):
+                r.pop(k)
+            out.append(r)
+        return out
+
+
+def tensors(path):
+    """The tensor bytes of a safetensors file (its metadata holds run-specific arguments)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    header.pop("__metadata__", None)
+    return json.dumps(header, sort_keys=True), hashlib.sha256(data[8 + n:]).hexdigest()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        for schedule, stages in (("pipedream", 2), ("1f1b", 2), ("pipedream", 4)):
+            extra = ["--pp-schedule", schedule, "--pp-stages", str(stages), "--epochs", "2"]
+            alone, split = os.path.join(d, f"{schedule}{stages}"), os.path.join(d, "split")
+            one(extra + ["--output-dir", alone])
+            p, _ = ranks(stages, extra + ["--output-dir", split])
+            assert f"{stages} processes (mpirun)" in p.stderr, p.stderr
+            a, b = epochs(alone), epochs(split)
+            assert a == b, f"{schedule} K={stages}: epoch records differ:\n{a}\n{b}"
+            for f in ("checkpoint.safetensors", "model_0.safetensors"):
+                assert tensors(os.path.join(alone, f)) == tensors(os.path.join(split, f)), f
+            with open(os.path.join(split, "metrics.jsonl")) as f:
+                assert any(json.loads(r)["kind"] == "step" for r in f), "no step records"
+            print(f"{schedule} K={stages}: {stages} ranks = one process ({a[-1]['top1']}% top-1)")
+
+            if schedule == "pipedream" and stages == 2:
+                # Interrupted after epoch 0 and resumed by a new mpirun: the same end.
+                resumed = os.path.join(d, "resumed")
+                ranks(2, extra + ["--output-dir", resumed, "--resume",
+                                  os.path.join(split, "model_0.safetensors")])
+                assert tensors(os.path.join(resumed, "checkpoint.safetensors")) == \
+                    tensors(os.path.join(split, "checkpoint.safetensors")), "resume differs"
+                assert epochs(resumed) == epochs(split)[1:], "resumed epoch differs"
+                print("resumed under mpirun after epoch 0: the same checkpoint")
+            os.rename(split, os.path.join(d, f"split-{schedule}{stages}"))
+
+        # A NaN loss on the last stage's rank: every rank ends, non-zero, within seconds
+        # (the launcher stops the others), and the failing rank is named once.
+        p, took = ranks(2, ["--pp-stages", "2", "--epochs", "1",
+                            "--output-dir", os.path.join(d, "nan")], expect_ok=False, lr="1e30")
+        assert p.stderr.count("augur: rank 1 (stage 1) failed: loss became") == 1, p.stderr
+        assert took < 30, f"the failed job took {took:.0f} s to end"
+        print(f"NaN on rank 1: the job ended in {took:.1f} s, exit {p.returncode}")
+
+        # Three processes for two stages: refused before any work, naming both counts.
+        p, _ = ranks(3, ["--pp-stages", "2", "--output-dir", os.path.join(d, "bad")],
+                     expect_ok=False)
+        assert "3 processes" in p.stderr and "--pp-stages 2" in p.stderr, p.stderr
+        print("3 processes for 2 stages: refused")
+
+
+if __name__ == "__main__":
+    main()
