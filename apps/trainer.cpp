@@ -210,7 +210,7 @@ std::string pack_stage(const Engine& e, int stage) {
   auto put = [&](const std::vector<float>& v) {
     const uint64_t n = v.size();
     out.append(reinterpret_cast<const char*>(&n), sizeof n);
-    out.append(reinterpret_cast<const char*>(v.data()), n * sizeof(float));
+    if (n > 0) out.append(reinterpret_cast<const char*>(v.data()), n * sizeof(float));
   };
   put(e.weights()[r]);
   put(e.states()[r]);
@@ -237,7 +237,7 @@ void unpack_stages(const std::vector<std::string>& packs, int stages, Engine* wh
       at += sizeof n;
       AUGUR_CHECK(at + n * sizeof(float) <= b.size(), "rank ", rank, " sent a short stage");
       v->resize(n);
-      std::memcpy(v->data(), b.data() + at, n * sizeof(float));
+      if (n > 0) std::memcpy(v->data(), b.data() + at, n * sizeof(float));
       at += n * sizeof(float);
     };
     // Rank r runs stage r (one replica).

@@ -156,7 +156,7 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObser
   c.stop = &stop;
   for (auto& st : stages_) st->start(c);
   bool stalled = false;
-  const std::exception_ptr error = drain(p, queue, observer, &result, &stop, &stalled);
+  const std::exception_ptr error = drain(queue, observer, &result, &stop, &stalled);
   if (error) fail(s, error, stalled);
   result.stages.resize(static_cast<size_t>(total_stages_));  // another process's: empty
   for (auto& st : stages_) {
@@ -179,8 +179,8 @@ const Stream& Engine::reader_for(const Device& device) {
   return it->second;
 }
 
-std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, RunObserver* observer,
-                                 RunStats* result, std::atomic<bool>* stop, bool* stalled) {
+std::exception_ptr Engine::drain(RecordQueue& queue, RunObserver* observer, RunStats* result,
+                                 std::atomic<bool>* stop, bool* stalled) {
   std::exception_ptr first;  // a stall is reported only when nothing else failed
   std::exception_ptr stall;
   auto give_up = [&](std::exception_ptr e, const std::string& why) {
@@ -188,7 +188,6 @@ std::exception_ptr Engine::drain(const ExecutionPlan& p, RecordQueue& queue, Run
     stop->store(true);
     transport_->abort(why);
   };
-  (void)p;
   for (size_t done = 0; done < stages_.size();) {
     for (RecordItem& item : queue.take()) {
       try {

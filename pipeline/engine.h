@@ -112,8 +112,8 @@ class Engine {
  private:
   // Hands records to the observer until every stage is done; returns the first error, and
   // whether it is a stall (a receive past the watchdog, and nothing else failed).
-  std::exception_ptr drain(const ExecutionPlan& plan, RecordQueue& queue, RunObserver* observer,
-                           RunStats* result, std::atomic<bool>* stop, bool* stalled);
+  std::exception_ptr drain(RecordQueue& queue, RunObserver* observer, RunStats* result,
+                           std::atomic<bool>* stop, bool* stalled);
   [[noreturn]] void fail(const Schedule& lowered, std::exception_ptr error, bool stalled);
   // The caller's own stream on `device`, for reading the loss figures back.
   const Stream& reader_for(const Device& device);
