@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/pass_through.h"
 #include "pipeline/cost_model.h"
 #include "pipeline/engine.h"
 #include "pipeline/lowering.h"
@@ -44,46 +45,6 @@ using namespace augur;
 namespace {
 
 constexpr double kGoalUsPerAction = 5.0;
-
-// y = x with one parameter whose gradient is 1: the least a layer can do while still owning
-// its output and producing a gradient.
-class PassThrough : public Layer {
- public:
-  explicit PassThrough(std::string name) : Layer(std::move(name)) {}
-  void declare(ArenaLayout& params, ArenaLayout&) override {
-    w_ = params[params.add(name() + ".weight", Shape{1})];
-  }
-  Shape output_shape(const Shape& in) const override { return in; }
-  TensorView forward(const Pass& pass, Saved& saved, const TensorView& x) override {
-    saved.owned.push_back(Tensor::empty(x.shape(), x.dtype(), x.device(), pass.stream));
-    copy(saved.owned.back(), x, *pass.stream);
-    return saved.owned.back().view();
-  }
-  Tensor backward(const Pass& pass, Saved&, const TensorView& dy, bool need) override {
-    entry_view(pass.grads, w_).data<float>()[0] += 1.0f;
-    if (!need) return Tensor();
-    Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device(), pass.stream);
-    copy(dx, dy, *pass.stream);
-    return dx;
-  }
-
- private:
-  ArenaEntry w_;
-};
-
-std::vector<StageModel> pass_through_stages(int K) {
-  std::vector<StageModel> out;
-  for (int r = 0; r < K; ++r) {
-    StageModel m;
-    m.net.net = std::make_unique<Sequential>("stage" + std::to_string(r));
-    m.net.net->add(std::make_unique<PassThrough>("p" + std::to_string(r)));
-    m.net.net->declare(m.net.params, m.net.state);
-    m.device = Device::cpu();
-    m.weights.assign(static_cast<size_t>(m.net.params.size()), 1.0f);
-    out.push_back(std::move(m));
-  }
-  return out;
-}
 
 size_t count_actions(const Schedule& s) {
   size_t n = 0;
@@ -123,7 +84,7 @@ bool host_overhead(const std::string& only) {
   for (ScheduleKind kind : {ScheduleKind::PipeDream, ScheduleKind::GPipe, ScheduleKind::OneFOneB})
     for (int K : {2, 4, 8}) {
       if (!only.empty() && only != schedule_name(kind)) continue;
-      Engine engine(pass_through_stages(K), sgd, optim::LrSchedule::constant(0.01), {});
+      Engine engine(bench::pass_through_stages(K), sgd, optim::LrSchedule::constant(0.01), {});
       for (int M : {64, 256}) {
         const Schedule s = lower(make_schedule(kind, K, M));
         const std::string what = std::string(schedule_name(kind)) + " K=" + std::to_string(K) +

@@ -92,7 +92,8 @@ MpiTransport::PendingSend MpiTransport::post_send(int to_stage, MessageKind kind
                   to_stage, " of a ", ranks_.size(), "-stage pipeline");
   PendingSend s;
   const size_t bytes = data.bytes();
-  s.bytes.resize(kHeaderBytes + bytes);
+  s.size = kHeaderBytes + bytes;
+  s.bytes.reset(new char[s.size]);
   WireHeader h{};
   h.magic = kMagic;
   h.kind = static_cast<int32_t>(kind);
@@ -100,24 +101,24 @@ MpiTransport::PendingSend MpiTransport::post_send(int to_stage, MessageKind kind
   h.dtype = static_cast<int32_t>(data.dtype());
   h.rank = data.shape().rank();
   for (int i = 0; i < h.rank; ++i) h.dims[i] = data.shape()[i];
-  std::memcpy(s.bytes.data(), &h, sizeof h);
+  std::memset(s.bytes.get(), 0, kHeaderBytes);
+  std::memcpy(s.bytes.get(), &h, sizeof h);
   if (bytes > 0) {
     // A device tensor is staged through host memory once the work that made it is done.
-    const TensorView dst(s.bytes.data() + kHeaderBytes, data.dtype(), Device::cpu(), data.shape());
+    const TensorView dst(s.bytes.get() + kHeaderBytes, data.dtype(), Device::cpu(), data.shape());
     copy(dst, data, stream);
     stream.synchronize();
   }
   const int dest = ranks_[static_cast<size_t>(to_stage)];
   const int tag = tag_for(kind, micro_batch);
-  AUGUR_CHECK(s.bytes.size() <= static_cast<size_t>(INT32_MAX), "a ", s.bytes.size(),
+  AUGUR_CHECK(s.size <= static_cast<size_t>(INT32_MAX), "a ", s.size,
               "-byte message is over MPI's count limit");
-  const int count = static_cast<int>(s.bytes.size());
+  const int count = static_cast<int>(s.size);
   if (options_.strict)
-    mpi_check(MPI_Issend(s.bytes.data(), count, MPI_BYTE, dest, tag, comm_, &s.request),
+    mpi_check(MPI_Issend(s.bytes.get(), count, MPI_BYTE, dest, tag, comm_, &s.request),
               "MPI_Issend");
   else
-    mpi_check(MPI_Isend(s.bytes.data(), count, MPI_BYTE, dest, tag, comm_, &s.request),
-              "MPI_Isend");
+    mpi_check(MPI_Isend(s.bytes.get(), count, MPI_BYTE, dest, tag, comm_, &s.request), "MPI_Isend");
   return s;
 }
 
@@ -192,6 +193,7 @@ void MpiTransport::exchange(int stage, std::vector<CommOp>& ops, const Stream& s
                             std::chrono::steady_clock::time_point deadline) {
   check_aborted();
   reap_sends();
+  const auto started = std::chrono::steady_clock::now();
   std::vector<PendingSend> group;  // strict: this group's sends, waited for below
   std::vector<bool> done(ops.size(), false);
   for (size_t i = 0; i < ops.size(); ++i) {
@@ -241,7 +243,10 @@ void MpiTransport::exchange(int stage, std::vector<CommOp>& ops, const Stream& s
       for (PendingSend& s : group) sends_.push_back(std::move(s));
       throw ReceiveTimeout("stage " + std::to_string(stage) + " timed out waiting for: " + waiting);
     }
-    std::this_thread::sleep_for(options_.poll_sleep);
+    if (std::chrono::steady_clock::now() - started < options_.poll_yielding)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(options_.poll_sleep);
   }
 }
 
