@@ -347,6 +347,10 @@ void StageWorker::backward(const PlannedAction& a, const RunContext& c) {
 void StageWorker::step(const PlannedAction& a, const RunContext& c) {
   if (c.options->bn_stats == BnStatsMode::Deferred)
     net_.net->finish_minibatch(pass(weights_, BnStatsMode::Deferred));
+  // Replicas of this stage in other pipelines (data parallelism) average their gradients
+  // first; without replicas this does nothing.
+  c.transport->average_gradients(index_, grads_, stream_,
+                                 deadline_after(c.options->watchdog_seconds));
   if (a.keep_gradient) {
     // The last step of the run: keep its gradient for the next run's first predictions,
     // then zero the arena as a step would.

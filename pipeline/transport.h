@@ -67,6 +67,16 @@ class Transport {
   // issues the operations one by one in order.
   virtual void exchange(int stage, std::vector<CommOp>& ops, const Stream& stream,
                         std::chrono::steady_clock::time_point deadline);
+  // Data parallelism: before each Step, the replicas of `stage` (the same stage of the
+  // other pipelines) average its flat gradient arena, every replica ending with the same
+  // bits. The default has no replicas and leaves the gradients as they are.
+  virtual void average_gradients(int stage, const TensorView& grads, const Stream& stream,
+                                 std::chrono::steady_clock::time_point deadline) {
+    (void)stage;
+    (void)grads;
+    (void)stream;
+    (void)deadline;
+  }
   // Wakes every receiver with an error (another stage failed).
   virtual void abort(const std::string& why) = 0;
   // Called before each run: forgets an earlier run's abort and undelivered messages.

@@ -56,8 +56,14 @@ std::string op_text(const CommOp& op) {
 
 }  // namespace
 
-MpiTransport::MpiTransport(MPI_Comm comm, std::vector<int> stage_ranks, MpiTransportOptions options)
+MpiTransport::MpiTransport(MPI_Comm comm, std::vector<int> stage_ranks, MpiTransportOptions options,
+                           MPI_Comm replicas)
     : parent_(comm), ranks_(std::move(stage_ranks)), options_(options) {
+  if (replicas != MPI_COMM_NULL) {
+    mpi_check(MPI_Comm_dup(replicas, &replicas_), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(replicas_, MPI_ERRORS_RETURN);
+    mpi_check(MPI_Comm_size(replicas_, &replica_count_), "MPI_Comm_size");
+  }
   int size = 0;
   mpi_check(MPI_Comm_size(parent_, &size), "MPI_Comm_size");
   for (size_t r = 0; r < ranks_.size(); ++r)
@@ -76,6 +82,67 @@ MpiTransport::~MpiTransport() {
   for (PendingSend& s : sends_)
     if (s.request != MPI_REQUEST_NULL) MPI_Request_free(&s.request);
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  if (replicas_ != MPI_COMM_NULL) MPI_Comm_free(&replicas_);
+}
+
+void MpiTransport::wait(MPI_Request* request, std::chrono::steady_clock::time_point deadline,
+                        const std::string& what) {
+  const auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    int done = 0;
+    mpi_check(MPI_Test(request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    check_aborted();
+    if (std::chrono::steady_clock::now() > deadline) {
+      failed_ = true;
+      MPI_Request_free(request);
+      throw ReceiveTimeout("timed out waiting for " + what);
+    }
+    if (std::chrono::steady_clock::now() - started < options_.poll_yielding)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(options_.poll_sleep);
+  }
+}
+
+void MpiTransport::average_gradients(int stage, const TensorView& grads, const Stream& stream,
+                                     std::chrono::steady_clock::time_point deadline) {
+  if (replica_count_ <= 1 || grads.empty()) return;
+  check_aborted();
+  AUGUR_CHECK(grads.dtype() == DType::F32, "gradients of dtype ", dtype_name(grads.dtype()));
+  AUGUR_CHECK(grads.numel() <= INT32_MAX, "a gradient arena of ", grads.numel(),
+              " elements is over MPI's count limit");
+  // On the host: a device arena is staged through it.
+  Tensor staged;
+  float* data = nullptr;
+  if (grads.device().is_cpu()) {
+    stream.synchronize();
+    data = grads.data<float>();
+  } else {
+    staged = copy_of(grads, Device::cpu(), stream);
+    stream.synchronize();
+    data = staged.data<float>();
+  }
+  const int n = static_cast<int>(grads.numel());
+  int me = 0;
+  MPI_Comm_rank(replicas_, &me);
+  std::vector<float> sum(me == 0 ? static_cast<size_t>(n) : 0);
+  MPI_Request request;
+  mpi_check(MPI_Ireduce(data, me == 0 ? sum.data() : nullptr, n, MPI_FLOAT, MPI_SUM, 0, replicas_,
+                        &request),
+            "MPI_Ireduce");
+  const std::string what = "the gradient all-reduce of stage " + std::to_string(stage);
+  wait(&request, deadline, what);
+  if (me == 0) {
+    const float scale = 1.0f / static_cast<float>(replica_count_);
+    for (int i = 0; i < n; ++i) data[i] = sum[size_t(i)] * scale;
+  }
+  mpi_check(MPI_Ibcast(data, n, MPI_FLOAT, 0, replicas_, &request), "MPI_Ibcast");
+  wait(&request, deadline, what);
+  if (!grads.device().is_cpu()) {
+    copy(grads, staged.view(), stream);
+    stream.synchronize();  // `staged` dies here
+  }
 }
 
 int MpiTransport::tag_for(MessageKind kind, int micro_batch) const {

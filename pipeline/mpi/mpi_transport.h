@@ -44,7 +44,10 @@ class MpiTransport : public Transport {
   // `stage_ranks[r]`: the rank in `comm` that runs stage r. The transport communicates on a
   // duplicate of `comm` (its messages never meet anybody else's); constructing it is
   // collective over `comm`.
-  MpiTransport(MPI_Comm comm, std::vector<int> stage_ranks, MpiTransportOptions options = {});
+  // `replicas`, when not MPI_COMM_NULL, holds this rank's stage in every pipeline (data
+  // parallelism), ordered by replica: their gradients are averaged before each Step.
+  MpiTransport(MPI_Comm comm, std::vector<int> stage_ranks, MpiTransportOptions options = {},
+               MPI_Comm replicas = MPI_COMM_NULL);
   ~MpiTransport() override;
   MpiTransport(const MpiTransport&) = delete;
   MpiTransport& operator=(const MpiTransport&) = delete;
@@ -55,6 +58,10 @@ class MpiTransport : public Transport {
                   std::chrono::steady_clock::time_point deadline) override;
   void exchange(int stage, std::vector<CommOp>& ops, const Stream& stream,
                 std::chrono::steady_clock::time_point deadline) override;
+  // Summed on replica 0 (MPI_Ireduce), sent back to all (MPI_Ibcast), then scaled: every
+  // replica gets the same bits, which an all-reduce does not promise.
+  void average_gradients(int stage, const TensorView& grads, const Stream& stream,
+                         std::chrono::steady_clock::time_point deadline) override;
   void abort(const std::string& why) override;
   // Collective over the pipeline's ranks (every rank starts every run). After a run that
   // failed, operations still pending (a send nobody will receive) are abandoned and the
@@ -79,9 +86,14 @@ class MpiTransport : public Transport {
   // Drops the sends that have completed; waits for none.
   void reap_sends();
   void check_aborted() const;
+  // Polls `request` as a receive is polled, until it completes or the deadline passes.
+  void wait(MPI_Request* request, std::chrono::steady_clock::time_point deadline,
+            const std::string& what);
 
   MPI_Comm parent_;
   MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Comm replicas_ = MPI_COMM_NULL;  // a duplicate of the caller's, or null
+  int replica_count_ = 1;
   std::vector<int> ranks_;
   MpiTransportOptions options_;
   int tag_ub_ = 32767;
