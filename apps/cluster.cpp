@@ -1,5 +1,6 @@
 #include "apps/cluster.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -10,6 +11,11 @@
 #endif
 
 namespace augur {
+
+int replicas_for(const LaunchEnv& env, int stages, int replicas) {
+  if (!env.multi_process()) return 1;
+  return replicas > 0 ? replicas : std::max(1, env.world_size / std::max(1, stages));
+}
 
 std::unique_ptr<Cluster> Cluster::join(const LaunchEnv& env, int stages, int replicas) {
   if (!env.multi_process()) return nullptr;
@@ -22,11 +28,7 @@ std::unique_ptr<Cluster> Cluster::join(const LaunchEnv& env, int stages, int rep
   throw Error("launched as " + std::to_string(env.world_size) + " processes by " + env.launcher +
               ", but this augur was built without MPI (AUGUR_WITH_MPI=OFF)");
 #else
-  const int r = replicas > 0 ? replicas : env.world_size / stages;
-  AUGUR_ARG_CHECK(r == 1, "--dp-replicas ", r,
-                  ": data parallelism across pipelines is not built yet; launch "
-                  "--pp-stages processes (one per stage)");
-  return std::unique_ptr<Cluster>(new Cluster(env, stages, r));
+  return std::unique_ptr<Cluster>(new Cluster(env, stages, replicas_for(env, stages, replicas)));
 #endif
 }
 
@@ -40,7 +42,15 @@ Cluster::Cluster(LaunchEnv env, int stages, int replicas)
               " of ", env_.world_size);
   std::vector<int> ranks;
   for (int s = 0; s < stages_; ++s) ranks.push_back(rank_of(s, place_.replica, replicas_));
-  transport_ = std::make_shared<MpiTransport>(world.comm(), ranks);
+  // The replicas of this rank's stage, ordered by replica, average its gradients.
+  MPI_Comm replicas_of_stage = MPI_COMM_NULL;
+  if (replicas_ > 1) {
+    const int rc = MPI_Comm_split(world.comm(), place_.stage, place_.replica, &replicas_of_stage);
+    AUGUR_CHECK(rc == MPI_SUCCESS, "MPI_Comm_split failed: ", mpi_error_text(rc));
+  }
+  transport_ =
+      std::make_shared<MpiTransport>(world.comm(), ranks, MpiTransportOptions{}, replicas_of_stage);
+  if (replicas_of_stage != MPI_COMM_NULL) MPI_Comm_free(&replicas_of_stage);  // duplicated
 #endif
 }
 

@@ -1,8 +1,9 @@
 // This process's part in a job of several: one process per pipeline stage (apps/launch_env.h
 // gives the rank layout), the transport between them, and the few collectives the training
 // loop needs between runs (gathering figures and arenas on rank 0, which alone writes files).
-// Built on MPI: CPU ranks under mpirun or srun. torchrun-style launches need the NCCL
-// transport for GPU ranks, which is not built yet, and are refused with that reason.
+// Data parallelism: R replicas of the pipeline, a stage's replicas averaging its gradients
+// before each Step. Built on MPI: CPU ranks under mpirun or srun. torchrun-style launches need the
+// NCCL transport for GPU ranks, which is not built yet, and are refused with that reason.
 #pragma once
 
 #include <memory>
@@ -13,6 +14,10 @@
 #include "pipeline/transport.h"
 
 namespace augur {
+
+// Pipeline replicas of a launch: `replicas` (--dp-replicas) when given, else the processes
+// per stage; 1 for a single process.
+int replicas_for(const LaunchEnv& env, int stages, int replicas);
 
 class Cluster {
  public:
@@ -26,6 +31,7 @@ class Cluster {
   int stage() const { return place_.stage; }
   int replica() const { return place_.replica; }
   int stages() const { return stages_; }
+  int replicas() const { return replicas_; }
   bool root() const { return env_.rank == 0; }
   const LaunchEnv& env() const { return env_; }
   // Which rank runs which stage of which replica, for the start-up message.

@@ -88,12 +88,14 @@ EpochStats run_epoch(Engine& engine, TrainingPlan& p, MetricsWindow& window,
   if (p.synchronous) {
     const Schedule s = lower(make_schedule(p.kind, p.stages, p.micro_batches));
     while (auto b = loader.next()) {
-      const int64_t per = b->size / p.micro_batches;
+      // This replica's micro-batches of the batch (all of it with one replica).
+      const int64_t per = b->size / (p.micro_batches * p.replicas);
+      const int64_t first = int64_t(p.replica) * p.micro_batches;
       stats.add(engine.run(
           s,
           [&](int mb) {
-            return MicroBatch{b->images_view().slice_batch(mb * per, per),
-                              b->labels_view().slice_batch(mb * per, per), b};
+            return MicroBatch{b->images_view().slice_batch((first + mb) * per, per),
+                              b->labels_view().slice_batch((first + mb) * per, per), b};
           },
           &window));
       after_step();
@@ -109,7 +111,10 @@ EpochStats run_epoch(Engine& engine, TrainingPlan& p, MetricsWindow& window,
         ++expected;
         auto b = loader.next();
         AUGUR_CHECK(b != nullptr, "the loader ran out of batches at ", mb);
-        return whole(b);
+        if (p.replicas == 1) return whole(b);
+        const int64_t per = b->size / p.replicas;  // this replica's share
+        return MicroBatch{b->images_view().slice_batch(p.replica * per, per),
+                          b->labels_view().slice_batch(p.replica * per, per), b};
       },
       &window));
   return stats;
@@ -222,12 +227,16 @@ std::string pack_stage(const Engine& e, int stage) {
   return out;
 }
 
-// Rank 0: every stage's arenas into the one-process engine `whole`.
-void unpack_stages(const std::vector<std::string>& packs, int stages, Engine* whole) {
+// Rank 0: every stage's arenas into the one-process engine `whole`. With replicas, the
+// weights and optimizer state are replica 0's (every replica holds the same bits) and the
+// BatchNorm running statistics, which each replica gathered from its own data, are averaged.
+void unpack_stages(const std::vector<std::string>& packs, int stages, int replicas, Engine* whole) {
   std::vector<std::vector<std::vector<float>>> parts(
       5, std::vector<std::vector<float>>(static_cast<size_t>(stages)));
   int64_t steps = 0;
   for (size_t rank = 0; rank < packs.size(); ++rank) {
+    const size_t stage = rank / static_cast<size_t>(replicas);
+    const size_t replica = rank % static_cast<size_t>(replicas);
     const std::string& b = packs[rank];
     size_t at = 0;
     auto get = [&](std::vector<float>* v) {
@@ -240,11 +249,23 @@ void unpack_stages(const std::vector<std::string>& packs, int stages, Engine* wh
       if (n > 0) std::memcpy(v->data(), b.data() + at, n * sizeof(float));
       at += n * sizeof(float);
     };
-    // Rank r runs stage r (one replica).
-    for (auto& part : parts) get(&part[rank]);
+    // rank = stage x R + replica
+    std::vector<std::vector<float>> mine(parts.size());
+    for (auto& m : mine) get(&m);
     AUGUR_CHECK(at + sizeof steps <= b.size(), "rank ", rank, " sent a short stage");
     std::memcpy(&steps, b.data() + at, sizeof steps);
+    if (replica == 0) {
+      for (size_t k = 0; k < parts.size(); ++k) parts[k][stage] = std::move(mine[k]);
+    } else {
+      std::vector<float>& state = parts[1][stage];
+      AUGUR_CHECK(state.size() == mine[1].size(), "rank ", rank, " sent ", mine[1].size(),
+                  " state values for stage ", stage, ", replica 0 ", state.size());
+      for (size_t i = 0; i < state.size(); ++i) state[i] += mine[1][i];
+    }
   }
+  if (replicas > 1)
+    for (auto& state : parts[1])
+      for (float& v : state) v /= static_cast<float>(replicas);
   whole->set_weights(parts[0], parts[1]);
   whole->set_optimizer_state(0, parts[2], steps);
   whole->set_optimizer_state(1, parts[3], steps);
@@ -267,9 +288,12 @@ int train(TrainingPlan& p, const Cluster* cluster);
 }  // namespace
 
 int run_train(const TrainOptions& options, const CLI::App& app) {
-  TrainingPlan p = plan_training(options, app);
-  const std::unique_ptr<Cluster> cluster =
-      Cluster::join(read_launch_env(), p.stages, p.options.dp_replicas);
+  const LaunchEnv env = read_launch_env();
+  const int stages =
+      parse_schedule_kind(options.pp_schedule) == ScheduleKind::Sequential ? 1 : options.pp_stages;
+  TrainingPlan p = plan_training(options, app, replicas_for(env, stages, options.dp_replicas));
+  const std::unique_ptr<Cluster> cluster = Cluster::join(env, p.stages, p.options.dp_replicas);
+  if (cluster) p.replica = cluster->replica();
   if (!cluster) return train(p, nullptr);
   try {
     return train(p, cluster.get());
@@ -277,8 +301,8 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
     // Every rank stops: the launcher ends the others when this one aborts, so nobody waits
     // for its messages until the watchdog. Files are only ever replaced whole (rank 0's
     // checkpoints), so the last one stays intact.
-    std::cerr << "augur: rank " << cluster->rank() << " (stage " << cluster->stage()
-              << ") failed: " << e.what() << "\n";
+    std::cerr << "augur: rank " << cluster->rank() << " (stage " << cluster->stage() << ", replica "
+              << cluster->replica() << ") failed: " << e.what() << "\n";
     cluster->abort(1);
   }
 }
@@ -327,7 +351,7 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     if (!cluster) return &engine;
     const auto packs = cluster->gather(pack_stage(engine, cluster->stage()));
     if (!cluster->root()) return nullptr;
-    unpack_stages(packs, p.stages, &whole());
+    unpack_stages(packs, p.stages, cluster->replicas(), &whole());
     return &whole();
   };
   int64_t first_epoch = 0, step = 0;
@@ -394,8 +418,10 @@ int train(TrainingPlan& p, const Cluster* cluster) {
           epoch_share(stats, cluster->stage(), cluster->stage() == p.stages - 1).dump());
       const auto steps = cluster->gather(std::to_string(window.steps_done()));
       if (cluster->root()) {
-        for (const std::string& lines : windows) {
-          std::istringstream in(lines);
+        // The progress records of replica 0's last stage (the others' say the same of
+        // their own shards).
+        {
+          std::istringstream in(windows[size_t(rank_of(p.stages - 1, 0, cluster->replicas()))]);
           for (std::string line; std::getline(in, line);)
             if (!line.empty()) metrics.write(nlohmann::json::parse(line));
         }

@@ -1,5 +1,6 @@
 #include "apps/training_plan.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -114,8 +115,9 @@ optim::LrSchedule lr_schedule(const TrainOptions& o, int64_t steps_per_epoch) {
   return optim::LrSchedule(c);
 }
 
-TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app) {
+TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app, int replicas) {
   TrainingPlan p;
+  p.replicas = std::max(1, replicas);
   TrainOptions& o = p.options;
   o = options;
   p.kind = parse_schedule_kind(o.pp_schedule);
@@ -151,7 +153,7 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app) {
   p.placement = plan_stages(o, p.stages, p.spec, o.batch_size / p.micro_batches, &p.balance);
 
   data::LoaderOptions lo;
-  lo.batch_size = o.batch_size;
+  lo.batch_size = o.batch_size * p.replicas;
   lo.shuffle = true;
   lo.seed = o.seed;
   lo.workers = o.workers;
@@ -162,7 +164,8 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app) {
   p.steps_per_epoch = p.loader->batches_per_epoch();
   if (p.steps_per_epoch < 1)
     throw Error("the training set (" + std::to_string(p.loader->samples_per_epoch()) +
-                " samples) is smaller than one batch of -b " + std::to_string(o.batch_size));
+                " samples) is smaller than one batch of -b " + std::to_string(o.batch_size) +
+                (p.replicas > 1 ? " x " + std::to_string(p.replicas) + " replicas" : ""));
 
   p.optimizer = optim::optimizer_config(o.optimizer, o.momentum, o.wd, o.nesterov);
   EngineOptions& eo = p.engine;

@@ -22,7 +22,11 @@ struct TrainingPlan {
   ScheduleKind kind = ScheduleKind::PipeDream;
   bool synchronous = false;
   int stages = 1;
-  int micro_batches = 1;  // per optimizer step
+  int micro_batches = 1;  // per optimizer step, in each replica
+  // Data parallelism: each loader batch holds `replicas` x -b samples, and replica d trains
+  // on the d-th -b of them (micro-batch mb of replica d is micro-batch d x M + mb of the
+  // batch), so R replicas see what one pipeline sees with R times the micro-batches.
+  int replicas = 1, replica = 0;
   std::shared_ptr<const data::Dataset> train, test;
   ModelSpec spec;
   std::vector<int> balance;
@@ -34,7 +38,7 @@ struct TrainingPlan {
   std::string balance_text() const;
 };
 
-TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app);
+TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app, int replicas = 1);
 
 // The learning-rate schedule of the options over `steps_per_epoch` optimizer steps an epoch.
 optim::LrSchedule lr_schedule(const TrainOptions& options, int64_t steps_per_epoch);
