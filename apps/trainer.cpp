@@ -364,8 +364,9 @@ int train(TrainingPlan& p, const Cluster* cluster) {
                   ", this run is " + o.model + " split " + p.balance_text());
     first_epoch = s.epoch;
     step = s.steps_done;
-    std::cerr << "augur: resumed from '" << o.resume << "' after epoch " << s.epoch << " (step "
-              << s.steps_done << ")\n";
+    if (writes)
+      std::cerr << "augur: resumed from '" << o.resume << "' after epoch " << s.epoch << " (step "
+                << s.steps_done << ")\n";
   }
   std::unique_ptr<MetricsLog> metrics_file =
       writes ? std::make_unique<MetricsLog>(out_dir, !o.resume.empty()) : nullptr;
