@@ -72,14 +72,7 @@ bool host_overhead(const std::string& only) {
   std::printf("== host overhead per action: pass-through layer on [1,1], CPU ==\n");
   std::printf("%-10s %2s %4s %8s %10s %10s %12s %10s\n", "schedule", "K", "M", "actions", "wall ms",
               "us/action", "of 5 us goal", "best us/a");
-  float image = 0.5f;
-  int64_t label = 0;
-  const MicroBatchSource source = [&](int) {
-    MicroBatch m;
-    m.images = TensorView(&image, DType::F32, Device::cpu(), Shape{1, 1});
-    m.labels = TensorView(&label, DType::I64, Device::cpu(), Shape{1});
-    return m;
-  };
+  const MicroBatchSource source = bench::pass_through_source();
   const optim::OptimizerConfig sgd;
   for (ScheduleKind kind : {ScheduleKind::PipeDream, ScheduleKind::GPipe, ScheduleKind::OneFOneB})
     for (int K : {2, 4, 8}) {

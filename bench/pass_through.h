@@ -9,5 +9,7 @@
 namespace augur::bench {
 
 std::vector<StageModel> pass_through_stages(int stages);
+// Micro-batches for them: one [1,1] image and its label, the same for every index.
+MicroBatchSource pass_through_source();
 
 }  // namespace augur::bench

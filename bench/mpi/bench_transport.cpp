@@ -122,14 +122,7 @@ void engine_overhead(int rank) {
         "\n== engine host overhead per action, 2 stages on [1,1] tensors ==\n"
         "%-10s %4s %8s %14s %14s %8s\n",
         "schedule", "M", "actions", "in-process us", "2 processes us", "ratio");
-  float image = 0.5f;
-  int64_t label = 0;
-  const MicroBatchSource source = [&](int) {
-    MicroBatch m;
-    m.images = TensorView(&image, DType::F32, Device::cpu(), Shape{1, 1});
-    m.labels = TensorView(&label, DType::I64, Device::cpu(), Shape{1});
-    return m;
-  };
+  const MicroBatchSource source = bench::pass_through_source();
   const optim::OptimizerConfig sgd;
   for (ScheduleKind kind : {ScheduleKind::PipeDream, ScheduleKind::GPipe, ScheduleKind::OneFOneB}) {
     const int M = 64;

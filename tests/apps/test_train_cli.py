@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 
-from augur_cli import run_augur  # noqa: E402 (beside this script)
+from augur_cli import run_augur, tensors  # noqa: E402 (beside this script)
 
 AUGUR = sys.argv[1]
 SMALL = ["train", "--dataset", "synthetic", "--image-size", "16", "--limit-train", "256",
@@ -31,16 +31,6 @@ def epochs(path):
 def digest(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
-
-
-def tensors(path):
-    """The tensor bytes of a safetensors file (its metadata holds run-specific arguments)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    return json.dumps(header, sort_keys=True), hashlib.sha256(data[8 + n:]).hexdigest()
 
 
 def case_resume(d):

@@ -10,48 +10,13 @@
 #include "pipeline/mpi/mpi_transport.h"
 #include "pipeline/mpi/mpi_world.h"
 #include "pipeline/schedule_generators.h"
-#include "runtime/random.h"
-#include "tests/support/random.h"
+#include "tests/support/toy_pipeline.h"
 
 using namespace augur;
+using namespace augur::test;
 using Catch::Matchers::Contains;
 
 namespace {
-
-struct Data {
-  std::vector<float> images;
-  std::vector<int64_t> labels;
-  int per = 2;
-  MicroBatch get(int mb) {
-    return {TensorView(images.data() + size_t(mb) * per * 64, DType::F32, Device::cpu(),
-                       Shape::nhwc(per, 8, 8, 1)),
-            TensorView(labels.data() + size_t(mb) * per, DType::I64, Device::cpu(), Shape{per}),
-            nullptr};
-  }
-};
-
-Data make_data(int micro_batches, uint64_t seed) {
-  Data d;
-  d.images = test::random_floats(size_t(micro_batches) * d.per * 64, seed);
-  Random rng(seed + 1);
-  for (int i = 0; i < micro_batches * d.per; ++i) d.labels.push_back(int64_t(rng.below(10)));
-  return d;
-}
-
-std::vector<StagePlacement> even(const ModelSpec& spec, int stages) {
-  std::vector<StagePlacement> p;
-  const size_t n = spec.units.size();
-  for (int r = 0; r < stages; ++r)
-    p.push_back({n * r / stages, n * (r + 1) / stages, Device::cpu()});
-  return p;
-}
-
-optim::OptimizerConfig sgd() {
-  optim::OptimizerConfig c;
-  c.sgd.momentum = 0.9;
-  c.sgd.weight_decay = 1e-3;
-  return c;
-}
 
 std::vector<int> identity_ranks(int K) {
   std::vector<int> r;
@@ -65,7 +30,7 @@ struct Outcome {
   std::vector<std::vector<float>> weights;
 };
 
-Outcome train(Engine& e, const Schedule& s, Data& data, int runs, int stage) {
+Outcome train(Engine& e, const Schedule& s, ToyData& data, int runs, int stage) {
   Outcome out;
   const int M = s.micro_batches;
   for (int b = 0; b < runs; ++b) {
@@ -82,7 +47,7 @@ Outcome train(Engine& e, const Schedule& s, Data& data, int runs, int stage) {
 TEST_CASE("one process per stage gives the in-process engine's results bit for bit", "[mpi]") {
   MpiWorld& world = MpiWorld::get();
   const int K = world.size(), rank = world.rank();
-  const ModelSpec spec = resnet_spec("resnet20", {10, 1, 8});
+  const ModelSpec spec = toy_spec();
   const int M = 4, runs = 3;
   struct Case {
     ScheduleKind kind;
@@ -95,7 +60,7 @@ TEST_CASE("one process per stage gives the in-process engine's results bit for b
       {ScheduleKind::PipeDream, WeightPolicy::Predict, optim::Predictor::Nesterov},
       {ScheduleKind::PipeDream, WeightPolicy::PredictStash, optim::Predictor::ConstantGradient},
   };
-  Data data = make_data(M * runs, 21);
+  ToyData data = make_data(M * runs, 2, 21);
   for (const Case& c : cases)
     for (bool strict : {false, true}) {
       INFO(schedule_name(c.kind) << " " << weight_policy_name(c.policy) << " K=" << K
@@ -105,7 +70,7 @@ TEST_CASE("one process per stage gives the in-process engine's results bit for b
       eo.policy = c.policy;
       eo.predictor = c.predictor;
       eo.watchdog_seconds = 60;
-      Engine whole(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
+      Engine whole(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
       const Outcome reference = train(whole, s, data, runs, rank);
 
       EngineOptions mine = eo;
@@ -113,7 +78,7 @@ TEST_CASE("one process per stage gives the in-process engine's results bit for b
       MpiTransportOptions to;
       to.strict = strict;
       mine.transport = std::make_shared<MpiTransport>(world.comm(), identity_ranks(K), to);
-      Engine part(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, mine);
+      Engine part(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, mine);
       const Outcome got = train(part, s, data, runs, rank);
 
       if (rank == K - 1) CHECK(got.losses == reference.losses);  // the last stage has them
@@ -129,8 +94,8 @@ TEST_CASE("ungrouped sends and receives deadlock under strict matching; the watc
   MpiWorld& world = MpiWorld::get();
   const int K = world.size(), rank = world.rank();
   if (K != 2) return;  // the case worked out by hand: K = 2, M = 2
-  const ModelSpec spec = resnet_spec("resnet20", {10, 1, 8});
-  Data data = make_data(2, 5);
+  const ModelSpec spec = toy_spec();
+  ToyData data = make_data(2, 2, 5);
   const Schedule s = lower(make_schedule(ScheduleKind::OneFOneB, K, 2));
   MpiTransportOptions to;
   to.strict = true;
@@ -143,7 +108,8 @@ TEST_CASE("ungrouped sends and receives deadlock under strict matching; the watc
   {
     // Stage 0 sends activation 1 while stage 1 sends gradient 0: each send waits for a
     // receive the other stage never reaches.
-    Engine ungrouped(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
+    Engine ungrouped(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3,
+                     eo);
     const std::string at = rank == 0 ? "[0SA1]" : "[1SG0]";
     CHECK_THROWS_WITH(
         ungrouped.run(s, [&](int mb) { return data.get(mb); }),
@@ -152,7 +118,7 @@ TEST_CASE("ungrouped sends and receives deadlock under strict matching; the watc
   // The same transport runs the grouped lists afterwards: the stalled run's sends are
   // abandoned with their communicator.
   eo.group_communication = true;
-  Engine grouped(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
+  Engine grouped(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
   const RunStats rs = grouped.run(s, [&](int mb) { return data.get(mb); });
   if (rank == K - 1) {
     REQUIRE(rs.losses.size() == 2u);
@@ -168,10 +134,10 @@ TEST_CASE("two pipelines of two stages: replicas stay identical and match one pi
   const int stage = rank / R, replica = rank % R;  // rank = stage x R + replica
   MPI_Comm replicas;
   MPI_Comm_split(world.comm(), stage, replica, &replicas);
-  const ModelSpec spec = resnet_spec("resnet20", {10, 1, 8});
+  const ModelSpec spec = toy_spec();
   const int M = 4, runs = 3;
   // Replica d's micro-batch mb is micro-batch d x M + mb of the one pipeline's mini-batch.
-  Data data = make_data(R * M * runs, 33);
+  ToyData data = make_data(R * M * runs, 2, 33);
   for (ScheduleKind kind : {ScheduleKind::GPipe, ScheduleKind::OneFOneB, ScheduleKind::PipeDream}) {
     INFO(schedule_name(kind));
     EngineOptions eo;
@@ -184,7 +150,7 @@ TEST_CASE("two pipelines of two stages: replicas stay identical and match one pi
     mine.local_stages = {stage};
     mine.transport = std::make_shared<MpiTransport>(
         world.comm(), std::vector<int>{replica, R + replica}, MpiTransportOptions{}, replicas);
-    Engine part(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, mine);
+    Engine part(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, mine);
     const Schedule s = lower(make_schedule(kind, K, M));
     std::vector<float> losses;
     std::vector<std::vector<int>> staleness;
@@ -202,7 +168,7 @@ TEST_CASE("two pipelines of two stages: replicas stay identical and match one pi
     CHECK(w == other);
 
     // Per replica, the realised staleness is that of one pipeline run alone.
-    Engine alone(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
+    Engine alone(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
     for (int b = 0; b < runs; ++b)
       CHECK(alone.run(s, [&](int mb) { return data.get(b * R * M + replica * M + mb); })
                 .stages[size_t(stage)]
@@ -216,7 +182,7 @@ TEST_CASE("two pipelines of two stages: replicas stay identical and match one pi
     // the last place per step (relative 2M x 2^-24 ~ 5e-7 per step on the gradient, times lr),
     // far below 1e-5 of the loss after three steps; a wrong averaging (a sum, or no
     // reduction) changes the second mini-batch's losses by far more.
-    Engine one(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
+    Engine one(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
     const Schedule s2 = lower(make_schedule(kind, K, R * M));
     for (int b = 0; b < runs; ++b) {
       const RunStats rs = one.run(s2, [&](int mb) { return data.get(b * R * M + mb); });

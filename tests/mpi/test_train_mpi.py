@@ -8,13 +8,15 @@ NaN loss on one rank stops every rank at once, naming that rank; a launch whose 
 
     test_train_mpi.py AUGUR MPIRUN [MPIRUN FLAGS...]
 """
-import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "apps"))
+from augur_cli import tensors  # noqa: E402 (tests/apps/augur_cli.py)
 
 AUGUR, MPIRUN, FLAGS = sys.argv[1], sys.argv[2], sys.argv[3:]
 SMALL = ["train", "--dataset", "synthetic", "--image-size", "16", "--limit-test", "128",
@@ -55,16 +57,6 @@ def epochs(path):
                 r.pop(k)
             out.append(r)
         return out
-
-
-def tensors(path):
-    """The tensor bytes of a safetensors file (its metadata holds run-specific arguments)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    return json.dumps(header, sort_keys=True), hashlib.sha256(data[8 + n:]).hexdigest()
 
 
 def main():

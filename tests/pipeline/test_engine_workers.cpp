@@ -12,53 +12,13 @@
 #include "pipeline/engine.h"
 #include "pipeline/lowering.h"
 #include "pipeline/schedule_generators.h"
-#include "runtime/random.h"
-#include "tests/support/random.h"
+#include "tests/support/toy_pipeline.h"
 
 using namespace augur;
 using namespace augur::test;
 using Catch::Matchers::Contains;
 
 namespace {
-
-ModelSpec toy_spec() {
-  return resnet_spec("resnet20", {10, 1, 8});
-}
-
-struct Data {
-  std::vector<float> images;
-  std::vector<int64_t> labels;
-  int per = 2;
-  MicroBatch get(int mb) {
-    return {TensorView(images.data() + size_t(mb) * per * 64, DType::F32, Device::cpu(),
-                       Shape::nhwc(per, 8, 8, 1)),
-            TensorView(labels.data() + size_t(mb) * per, DType::I64, Device::cpu(), Shape{per}),
-            nullptr};
-  }
-};
-
-Data make_data(int micro_batches, uint64_t seed) {
-  Data d;
-  d.images = random_floats(size_t(micro_batches) * d.per * 64, seed);
-  Random rng(seed + 1);
-  for (int i = 0; i < micro_batches * d.per; ++i) d.labels.push_back(int64_t(rng.below(10)));
-  return d;
-}
-
-std::vector<StagePlacement> even(const ModelSpec& spec, int stages) {
-  std::vector<StagePlacement> p;
-  const size_t n = spec.units.size();
-  for (int r = 0; r < stages; ++r)
-    p.push_back({n * r / stages, n * (r + 1) / stages, Device::cpu()});
-  return p;
-}
-
-optim::OptimizerConfig sgd() {
-  optim::OptimizerConfig c;
-  c.sgd.momentum = 0.9;
-  c.sgd.weight_decay = 1e-3;
-  return c;
-}
 
 // Forwards to an in-process transport and notes which thread sent from each stage.
 class RecordingTransport : public Transport {
@@ -110,7 +70,7 @@ TEST_CASE(
     "[pipeline][engine]") {
   const ModelSpec spec = toy_spec();
   const int K = 3, M = 4, runs = 3;
-  Data data = make_data(M * runs, 5);
+  ToyData data = make_data(M * runs, 2, 5);
   for (ScheduleKind kind : {ScheduleKind::GPipe, ScheduleKind::PipeDream}) {
     INFO(schedule_name(kind));
     EngineOptions eo;
@@ -120,7 +80,7 @@ TEST_CASE(
     auto train = [&](std::shared_ptr<Transport> transport) {
       EngineOptions o = eo;
       o.transport = transport;
-      Engine e(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, o);
+      Engine e(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, o);
       std::vector<float> losses;
       for (int b = 0; b < runs; ++b) {
         const RunStats rs = e.run(s, [&](int mb) { return data.get(b * M + mb); });
@@ -151,11 +111,11 @@ TEST_CASE(
 TEST_CASE("records reach the observer on the caller's thread", "[pipeline][engine]") {
   const ModelSpec spec = toy_spec();
   const int K = 3, M = 5;
-  Data data = make_data(M, 9);
+  ToyData data = make_data(M, 2, 9);
   EngineOptions eo;
   eo.policy = WeightPolicy::Predict;
   eo.predictor = optim::Predictor::Nesterov;
-  Engine e(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
+  Engine e(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
   CountingObserver seen;
   const RunStats rs = e.run(
       lower(make_schedule(ScheduleKind::PipeDream, K, M)), [&](int mb) { return data.get(mb); },
@@ -175,9 +135,10 @@ TEST_CASE("a NaN loss stops every stage and the engine runs again afterwards",
           "[pipeline][engine]") {
   const ModelSpec spec = toy_spec();
   const int K = 3, M = 12;
-  Data data = make_data(M, 13);
+  ToyData data = make_data(M, 2, 13);
   // A learning rate of 1e12 blows the weights up within a few steps (as in the CLI test).
-  Engine e(spec, even(spec, K), sgd(), optim::LrSchedule::constant(1e12), 3, EngineOptions{});
+  Engine e(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(1e12), 3,
+           EngineOptions{});
   const Schedule s = lower(make_schedule(ScheduleKind::PipeDream, K, M));
   int first_bad = -1;
   try {
@@ -197,7 +158,7 @@ TEST_CASE("a NaN loss stops every stage and the engine runs again afterwards",
   // Without the option the run completes and reports the non-finite losses.
   EngineOptions lenient;
   lenient.stop_on_non_finite_loss = false;
-  Engine f(spec, even(spec, K), sgd(), optim::LrSchedule::constant(1e12), 3, lenient);
+  Engine f(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(1e12), 3, lenient);
   const RunStats rs = f.run(s, [&](int mb) { return data.get(mb); });
   CHECK_FALSE(std::isfinite(rs.losses[static_cast<size_t>(first_bad)]));
 }
@@ -205,8 +166,9 @@ TEST_CASE("a NaN loss stops every stage and the engine runs again afterwards",
 TEST_CASE("a failing action stops the run and prints the grid with that action marked",
           "[pipeline][engine]") {
   const ModelSpec spec = toy_spec();
-  Data data = make_data(4, 17);
-  Engine e(spec, even(spec, 2), sgd(), optim::LrSchedule::constant(0.05), 3, EngineOptions{});
+  ToyData data = make_data(4, 2, 17);
+  Engine e(spec, even_placement(spec, 2), sgd(), optim::LrSchedule::constant(0.05), 3,
+           EngineOptions{});
   const Schedule s = lower(make_schedule(ScheduleKind::GPipe, 2, 4));
   auto source = [&](int mb) {
     if (mb == 2) throw Error("the data source failed at micro-batch 2");
@@ -227,8 +189,8 @@ TEST_CASE("many short runs in a row all finish (the record queue outlives its la
   // caught by the CTest timeout, a stray record by the checks below.
   const ModelSpec spec = toy_spec();
   const int K = 2, M = 1;
-  Data data = make_data(M, 13);
-  Engine e(spec, even(spec, K), sgd(), optim::LrSchedule::constant(0.0), 3, {});
+  ToyData data = make_data(M, 2, 13);
+  Engine e(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.0), 3, {});
   const Schedule s = lower(make_schedule(ScheduleKind::OneFOneB, K, M));
   const MicroBatchSource source = [&](int mb) { return data.get(mb); };
   const float first = e.run(s, source).losses.at(0);
