@@ -1,24 +1,14 @@
 #include "pipeline/cpu_turn.h"
 
-#include <thread>
+#include "runtime/spin_wait.h"
 
 namespace augur {
 
 void CpuTurn::acquire() {
-  using Clock = std::chrono::steady_clock;
-  if (last_hold_ns_.load(std::memory_order_relaxed) <
-      std::chrono::duration_cast<std::chrono::nanoseconds>(kSpin).count()) {
-    const auto until = Clock::now() + kSpin;
-    do {
-      if (mutex_.try_lock()) {
-        taken_ = Clock::now();
-        return;
-      }
-      std::this_thread::yield();
-    } while (Clock::now() < until);
-  }
-  mutex_.lock();
-  taken_ = Clock::now();
+  const bool short_turns = last_hold_ns_.load(std::memory_order_relaxed) <
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(kSpin).count();
+  if (!short_turns || !spin_until([this] { return mutex_.try_lock(); }, kSpin)) mutex_.lock();
+  taken_ = std::chrono::steady_clock::now();
 }
 
 void CpuTurn::release() {

@@ -2,8 +2,7 @@
 
 #include "runtime/buffer.h"
 #include "runtime/peer_access.h"
-
-#include <thread>
+#include "runtime/spin_wait.h"
 
 namespace augur {
 
@@ -153,12 +152,10 @@ Message InProcessTransport::receive(int stage, MessageKind kind, int micro_batch
       // stage. The spin watches the stage's delivery count without the lock and yields.
       if (!spun && short_waits_[static_cast<size_t>(stage)]) {
         spun = true;
-        const uint64_t seen = delivered_[static_cast<size_t>(stage)].load();
+        const std::atomic<uint64_t>& delivered = delivered_[static_cast<size_t>(stage)];
+        const uint64_t seen = delivered.load();
         lock.unlock();
-        const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-        while (delivered_[static_cast<size_t>(stage)].load() == seen &&
-               std::chrono::steady_clock::now() < spin_until)
-          std::this_thread::yield();
+        spin_until([&] { return delivered.load() != seen; }, kSpinBeforeSleep);
         lock.lock();
         continue;
       }

@@ -7,36 +7,13 @@
 #include <string>
 
 #include "runtime/error.h"
+#include "runtime/spin_wait.h"
 
 namespace augur {
 
 namespace {
 
 thread_local bool t_inside_pool_task = false;
-
-void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-// Polls `ready` for up to ThreadPool::kSpin; returns whether it became true.
-template <class Ready>
-bool spin_until(const Ready& ready) {
-  const auto deadline = std::chrono::steady_clock::now() + ThreadPool::kSpin;
-  do {
-    for (int i = 0; i < 16; ++i) {
-      if (ready()) return true;
-      cpu_relax();
-    }
-    // Let a thread of another process that waits for this core run first: polling must not
-    // take the core from the work it waits for.
-    std::this_thread::yield();
-  } while (std::chrono::steady_clock::now() < deadline);
-  return ready();
-}
 
 }  // namespace
 
@@ -56,7 +33,7 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::worker_loop() {
   t_inside_pool_task = true;
   for (;;) {
-    spin_until([this] { return queued_.load(std::memory_order_relaxed) > 0; });
+    spin_until([this] { return queued_.load(std::memory_order_relaxed) > 0; }, kSpin);
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -121,7 +98,7 @@ void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain,
     task();
   }
   t_inside_pool_task = was_inside;
-  spin_until([&] { return shared.remaining.load(std::memory_order_acquire) == 0; });
+  spin_until([&] { return shared.remaining.load(std::memory_order_acquire) == 0; }, kSpin);
   // Taken even when polling saw zero: the last chunk decrements under the mutex, so once we
   // hold it that chunk has let go of `shared`, which dies with this frame.
   std::unique_lock<std::mutex> lock(shared.m);
