@@ -162,20 +162,22 @@ void write_args(const fs::path& dir, const std::string& args) {
 // quality and busy time; the losses where it holds the last stage).
 nlohmann::json epoch_share(const EpochStats& st, int stage, bool last) {
   const size_t r = static_cast<size_t>(stage);
-  if (!last)  // its losses are NaN placeholders: the last stage computed them
-    return {{"stage", stage},
-            {"staleness", st.staleness[r]},
-            {"quality", st.quality[r]},
-            {"busy", st.busy[r]},
-            {"wall_ms", st.wall_ms},
-            {"loss_sum", 0.0},
-            {"samples", 0},
-            {"correct", 0},
-            {"micro_batches", 0}};
-  return {
-      {"stage", stage},        {"staleness", st.staleness[r]}, {"quality", st.quality[r]},
-      {"busy", st.busy[r]},    {"wall_ms", st.wall_ms},        {"loss_sum", st.loss_sum},
-      {"samples", st.samples}, {"correct", st.correct},        {"micro_batches", st.micro_batches}};
+  nlohmann::json j = {{"stage", stage},
+                      {"staleness", st.staleness[r]},
+                      {"quality", st.quality[r]},
+                      {"busy", st.busy[r]},
+                      {"wall_ms", st.wall_ms},
+                      {"loss_sum", 0.0},
+                      {"samples", 0},
+                      {"correct", 0},
+                      {"micro_batches", 0}};
+  if (last) {  // elsewhere the losses are NaN placeholders: the last stage computed them
+    j["loss_sum"] = st.loss_sum;
+    j["samples"] = st.samples;
+    j["correct"] = st.correct;
+    j["micro_batches"] = st.micro_batches;
+  }
+  return j;
 }
 
 double double_of(const nlohmann::json& x) {
@@ -273,10 +275,8 @@ void unpack_stages(const std::vector<std::string>& packs, int stages, int replic
 }
 
 // A rank's stage from a one-process engine (the checkpoint a multi-process run resumes).
-void take_stage(const Engine& whole, Engine* mine) {
+void take_stage(const Engine& whole, int stage, Engine* mine) {
   mine->set_weights(whole.weights(), whole.states());
-  int stage = 0;
-  while (!mine->runs_stage(stage)) ++stage;
   const int64_t steps = whole.steps_done(stage);
   mine->set_optimizer_state(0, whole.optimizer_state(0), steps);
   mine->set_optimizer_state(1, whole.optimizer_state(1), steps);
@@ -358,7 +358,7 @@ int train(TrainingPlan& p, const Cluster* cluster) {
   if (!o.resume.empty()) {
     Engine* into = cluster ? &whole() : &engine;
     const TrainingState s = load_checkpoint(o.resume, into);
-    if (cluster) take_stage(*into, &engine);
+    if (cluster) take_stage(*into, cluster->stage(), &engine);
     if (s.model != o.model || s.balance != p.balance_text())
       throw Error("--resume '" + o.resume + "' was written by " + s.model + " split " + s.balance +
                   ", this run is " + o.model + " split " + p.balance_text());

@@ -85,6 +85,13 @@ MpiTransport::~MpiTransport() {
   if (replicas_ != MPI_COMM_NULL) MPI_Comm_free(&replicas_);
 }
 
+void MpiTransport::pause(std::chrono::steady_clock::time_point started) const {
+  if (std::chrono::steady_clock::now() - started < options_.poll_yielding)
+    std::this_thread::yield();
+  else
+    std::this_thread::sleep_for(options_.poll_sleep);
+}
+
 void MpiTransport::wait(MPI_Request* request, std::chrono::steady_clock::time_point deadline,
                         const std::string& what) {
   const auto started = std::chrono::steady_clock::now();
@@ -98,10 +105,7 @@ void MpiTransport::wait(MPI_Request* request, std::chrono::steady_clock::time_po
       MPI_Request_free(request);
       throw ReceiveTimeout("timed out waiting for " + what);
     }
-    if (std::chrono::steady_clock::now() - started < options_.poll_yielding)
-      std::this_thread::yield();
-    else
-      std::this_thread::sleep_for(options_.poll_sleep);
+    pause(started);
   }
 }
 
@@ -310,10 +314,7 @@ void MpiTransport::exchange(int stage, std::vector<CommOp>& ops, const Stream& s
       for (PendingSend& s : group) sends_.push_back(std::move(s));
       throw ReceiveTimeout("stage " + std::to_string(stage) + " timed out waiting for: " + waiting);
     }
-    if (std::chrono::steady_clock::now() - started < options_.poll_yielding)
-      std::this_thread::yield();
-    else
-      std::this_thread::sleep_for(options_.poll_sleep);
+    pause(started);
   }
 }
 
@@ -345,8 +346,7 @@ Message MpiTransport::receive(int stage, MessageKind kind, int micro_batch, cons
 }
 
 void MpiTransport::abort(const std::string& why) {
-  static std::mutex m;
-  std::lock_guard<std::mutex> lock(m);
+  std::lock_guard<std::mutex> lock(abort_mutex_);
   if (!aborted_.load()) {
     abort_reason_ = why;
     aborted_.store(true);

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,8 @@ class MpiTransport : public Transport {
   // Drops the sends that have completed; waits for none.
   void reap_sends();
   void check_aborted() const;
+  // Between two polls of a wait that began at `started` (MpiTransportOptions).
+  void pause(std::chrono::steady_clock::time_point started) const;
   // Polls `request` as a receive is polled, until it completes or the deadline passes.
   void wait(MPI_Request* request, std::chrono::steady_clock::time_point deadline,
             const std::string& what);
@@ -99,8 +102,9 @@ class MpiTransport : public Transport {
   int tag_ub_ = 32767;
   std::vector<PendingSend> sends_;  // non-strict sends still in flight
   std::atomic<bool> aborted_{false};
-  std::string abort_reason_;
-  bool failed_ = false;  // the last run ended in an error: start the next one clean
+  std::mutex abort_mutex_;    // one abort() at a time sets the reason
+  std::string abort_reason_;  // written before aborted_ is set
+  bool failed_ = false;       // the last run ended in an error: start the next one clean
 };
 
 }  // namespace augur
