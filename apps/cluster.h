@@ -2,8 +2,13 @@
 // gives the rank layout), the transport between them, and the few collectives the training
 // loop needs between runs (gathering figures and arenas on rank 0, which alone writes files).
 // Data parallelism: R replicas of the pipeline, a stage's replicas averaging its gradients
-// before each Step. Built on MPI: CPU ranks under mpirun or srun. torchrun-style launches need the
-// NCCL transport for GPU ranks, which is not built yet, and are refused with that reason.
+// before each Step.
+//   CPU ranks: MPI (mpirun, srun) carries everything.
+//   GPU ranks: NCCL carries the activations, gradients and the all-reduce. Its world
+//     communicator is bootstrapped from MPI under an MPI launcher (rank 0's ncclUniqueId
+//     broadcast), else from NCCL_COMM_ID (torchrun's protocol, apps/launch_env.h), and split
+//     into the pipelines and the data-parallel groups. Between runs the gathering goes over
+//     MPI where there is MPI, else over NCCL.
 #pragma once
 
 #include <memory>
@@ -12,6 +17,7 @@
 
 #include "apps/launch_env.h"
 #include "pipeline/transport.h"
+#include "runtime/device.h"
 
 namespace augur {
 
@@ -23,7 +29,9 @@ class Cluster {
  public:
   // Null when the launcher started one process. Throws before any work for a launch this
   // build cannot serve or whose size is not stages x replicas (replicas 0: size / stages).
-  static std::unique_ptr<Cluster> join(const LaunchEnv& env, int stages, int replicas);
+  // `device`: where this rank's stage runs (apps/trainer.cpp chooses it).
+  static std::unique_ptr<Cluster> join(const LaunchEnv& env, int stages, int replicas,
+                                       const Device& device);
   ~Cluster();
 
   int rank() const { return env_.rank; }
@@ -33,6 +41,9 @@ class Cluster {
   int stages() const { return stages_; }
   int replicas() const { return replicas_; }
   bool root() const { return env_.rank == 0; }
+  const Device& device() const { return device_; }
+  // "MPI" or "NCCL": what carries the stages' messages.
+  const char* transport_name() const { return nccl_world_ ? "NCCL" : "MPI"; }
   const LaunchEnv& env() const { return env_; }
   // Which rank runs which stage of which replica, for the start-up message.
   std::string layout() const;
@@ -44,11 +55,14 @@ class Cluster {
   [[noreturn]] void abort(int code) const;
 
  private:
-  Cluster(LaunchEnv env, int stages, int replicas);
+  Cluster(LaunchEnv env, int stages, int replicas, const Device& device);
+  void join_nccl();
   LaunchEnv env_;
   int stages_ = 1, replicas_ = 1;
   RankPlace place_;
+  Device device_;
   std::shared_ptr<Transport> transport_;
+  std::shared_ptr<void> nccl_world_;  // NcclComm, where NCCL carries the messages
 };
 
 }  // namespace augur

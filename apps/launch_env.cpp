@@ -63,6 +63,23 @@ LaunchEnv read_launch_env(const std::function<const char*(const char*)>& get) {
   return LaunchEnv{};
 }
 
+std::string nccl_comm_id(const LaunchEnv& env, const std::function<const char*(const char*)>& get) {
+  if (const char* id = get("NCCL_COMM_ID"); id && *id) return id;
+  AUGUR_ARG_CHECK(!env.master_addr.empty() && env.master_port > 0,
+                  "NCCL needs the rendezvous address: set MASTER_ADDR and MASTER_PORT (torchrun "
+                  "sets both) or NCCL_COMM_ID=host:port");
+  int port = env.master_port;
+  if (const char* p = get("AUGUR_NCCL_PORT")) {
+    port = parse_int("AUGUR_NCCL_PORT", p);
+  } else if (const char* store = get("TORCHELASTIC_USE_AGENT_STORE");
+             store && std::string(store) == "True") {
+    port = env.master_port + 1;  // the agent's store holds MASTER_PORT itself
+  }
+  AUGUR_ARG_CHECK(port > 0 && port < 65536, "NCCL's bootstrap port ", port,
+                  " is not a TCP port (AUGUR_NCCL_PORT, MASTER_PORT)");
+  return env.master_addr + ":" + std::to_string(port);
+}
+
 LaunchEnv read_launch_env() {
   return read_launch_env([](const char* name) { return std::getenv(name); });
 }

@@ -30,6 +30,13 @@ struct LaunchEnv {
 LaunchEnv read_launch_env(const std::function<const char*(const char*)>& get);
 LaunchEnv read_launch_env();
 
+// Where NCCL's bootstrap root listens in a launch without MPI (torchrun's protocol), as
+// NCCL_COMM_ID's "host:port": the user's own NCCL_COMM_ID when set; else MASTER_ADDR with
+// MASTER_PORT, or with MASTER_PORT + 1 when torchrun's agent already serves its store on
+// MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE=True, torchrun's static rendezvous); AUGUR_NCCL_PORT
+// names the port instead. Throws, naming the variables, when there is no address.
+std::string nccl_comm_id(const LaunchEnv& env, const std::function<const char*(const char*)>& get);
+
 struct RankPlace {
   int stage = 0, replica = 0;
 };

@@ -291,8 +291,20 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
   const LaunchEnv env = read_launch_env();
   const int stages =
       parse_schedule_kind(options.pp_schedule) == ScheduleKind::Sequential ? 1 : options.pp_stages;
-  TrainingPlan p = plan_training(options, app, replicas_for(env, stages, options.dp_replicas));
-  const std::unique_ptr<Cluster> cluster = Cluster::join(env, p.stages, p.options.dp_replicas);
+  const int replicas = replicas_for(env, stages, options.dp_replicas);
+  TrainingPlan p = plan_training(options, app, replicas);
+  // Each rank binds one device: --devices/--device if given, else cuda:LOCAL_RANK where the
+  // plan chose a GPU. The device decides the transport (NCCL on GPUs, MPI on CPUs).
+  Device device = Device::cpu();
+  if (env.multi_process()) {
+    const RankPlace place = place_of(env.rank, env.world_size, p.stages, replicas);
+    StagePlacement& mine = p.placement[static_cast<size_t>(place.stage)];
+    if (options.devices.empty() && options.device.empty() && mine.device.is_cuda())
+      mine.device = Device::cuda(env.local_rank);
+    device = mine.device;
+  }
+  const std::unique_ptr<Cluster> cluster =
+      Cluster::join(env, p.stages, p.options.dp_replicas, device);
   if (cluster) p.replica = cluster->replica();
   if (!cluster) return train(p, nullptr);
   try {
@@ -318,11 +330,11 @@ int train(TrainingPlan& p, const Cluster* cluster) {
                     "one-process run");
     p.engine.local_stages = {cluster->stage()};
     p.engine.transport = cluster->transport();
-    // Each rank binds one device: --devices/--device if given, else cuda:LOCAL_RANK where
-    // the plan chose a GPU.
-    StagePlacement& mine = p.placement[static_cast<size_t>(cluster->stage())];
-    if (o.devices.empty() && o.device.empty() && mine.device.is_cuda())
-      mine.device = Device::cuda(cluster->env().local_rank);
+    // Every micro-batch has one shape (the loader drops the last partial batch), so each
+    // receive knows its message's size ahead, as NCCL needs (and MPI checks).
+    const ResNetOptions& img = p.spec.options;
+    p.engine.micro_batch_input = Shape::nhwc(o.batch_size / p.micro_batches, img.image_size,
+                                             img.image_size, img.in_channels);
     if (cluster->root()) std::cerr << "augur: " << cluster->layout() << "\n";
   }
   TraceWriter trace;

@@ -72,6 +72,13 @@ Engine::Engine(std::vector<StageModel> models, const optim::OptimizerConfig& opt
                     r, " of a ", total_stages_, "-stage pipeline (each at most once)");
     local[static_cast<size_t>(r)] = true;
   }
+  if (options_.micro_batch_input) {
+    Shape s = *options_.micro_batch_input;
+    for (const StageModel& m : models) {
+      stage_inputs_.push_back(s);
+      s = m.net.net->output_shape(s);
+    }
+  }
   std::vector<Device> devices;
   for (size_t r = 0; r < models.size(); ++r) {
     StageModel& m = models[r];
@@ -154,6 +161,7 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObser
   c.cpu_turn = &cpu_turn;
   c.records = &queue;
   c.stop = &stop;
+  c.stage_inputs = stage_inputs_.empty() ? nullptr : &stage_inputs_;
   for (auto& st : stages_) st->start(c);
   bool stalled = false;
   const std::exception_ptr error = drain(queue, observer, &result, &stop, &stalled);

@@ -122,6 +122,9 @@ class Engine {
 
   std::vector<std::unique_ptr<StageWorker>> stages_;  // this process's, in stage order
   int total_stages_ = 0;
+  // Per stage: the activation it receives (EngineOptions::micro_batch_input); empty when
+  // that is not set.
+  std::vector<Shape> stage_inputs_;
   EngineOptions options_;
   optim::OptimizerConfig optimizer_;
   LossHead loss_;

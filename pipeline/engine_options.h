@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "layers/layer.h"
@@ -39,6 +40,11 @@ struct EngineOptions {
   // Transport::exchange). Off only to show that ungrouped issue order deadlocks under
   // in-order blocking matching.
   bool group_communication = true;
+  // The shape of every micro-batch's input images (NHWC), where every run feeds the same one
+  // (training drops the last partial batch). The engine then derives the shape of the
+  // activation each stage receives, so a receive knows its message's size before it
+  // arrives, as the NCCL transport needs. Unset: only gradients' shapes are known ahead.
+  std::optional<Shape> micro_batch_input;
 };
 
 }  // namespace augur

@@ -204,12 +204,20 @@ void StageWorker::communicate(const std::vector<PlannedAction>& actions, size_t 
         op.op = CommOp::Kind::Receive;
         op.peer = index_ - 1;
         op.kind = MessageKind::Activation;
+        if (c.stage_inputs) op.expect_shape = (*c.stage_inputs)[static_cast<size_t>(index_)];
         break;
-      case ActionKind::RecvGrad:
+      case ActionKind::RecvGrad: {
         op.op = CommOp::Kind::Receive;
         op.peer = index_ + 1;
         op.kind = MessageKind::Gradient;
+        // The gradient of this stage's output: its shape and dtype.
+        auto it = inflight_.find(mb);
+        if (it != inflight_.end() && !it->second.output.empty()) {
+          op.expect_shape = it->second.output.shape();
+          op.expect_dtype = it->second.output.dtype();
+        }
         break;
+      }
       case ActionKind::SendAct: {
         auto it = inflight_.find(mb);
         AUGUR_CHECK(it != inflight_.end() && !it->second.output.empty(), "SendAct of micro-batch ",

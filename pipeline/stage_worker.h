@@ -39,6 +39,9 @@ struct RunContext {
   CpuTurn* cpu_turn = nullptr;  // held by the CPU stage computing (stages take turns)
   RecordQueue* records = nullptr;
   std::atomic<bool>* stop = nullptr;  // set when the run is being abandoned
+  // Per stage: the shape of the activation it receives (EngineOptions::micro_batch_input);
+  // null when not known ahead.
+  const std::vector<Shape>* stage_inputs = nullptr;
 };
 
 class StageWorker {

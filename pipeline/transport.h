@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -46,6 +47,13 @@ struct CommOp {
   TensorView data;   // Send: what goes
   Tensor owned;      // Send: keeps `data` alive when set (see send)
   Message received;  // Receive: filled by exchange
+  // Receive: the shape and dtype the message will have, where the receiver knows them in
+  // advance (a gradient has the shape of the activation it answers; an activation's shape
+  // comes from EngineOptions::micro_batch_input). A transport that sizes a receive before
+  // the message arrives (NCCL: a receive's count must equal the send's) needs them; the
+  // others check each arrival against them, so a wrong expectation fails on the CPU too.
+  std::optional<Shape> expect_shape;
+  DType expect_dtype = DType::F32;
 };
 
 class Transport {

@@ -32,4 +32,24 @@ bool spin_until(const Ready& ready, std::chrono::microseconds budget) {
   return ready();
 }
 
+// Polls `ready` until it is true or `deadline` passes (then returns false): yielding the
+// core for the first `yielding` (an answer within microseconds is not delayed by a sleep's
+// timer slack), then sleeping `sleep` between polls (a long wait does not spin, which on an
+// oversubscribed machine would take the core from the process being waited for).
+template <class Ready>
+bool poll_until(const Ready& ready, std::chrono::steady_clock::time_point deadline,
+                std::chrono::microseconds yielding = std::chrono::microseconds(1000),
+                std::chrono::microseconds sleep = std::chrono::microseconds(50)) {
+  const auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    if (ready()) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    if (now - started < yielding)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(sleep);
+  }
+}
+
 }  // namespace augur

@@ -9,6 +9,7 @@
 #include "pipeline/mpi/mpi_world.h"
 #include "runtime/error.h"
 #include "runtime/host_data.h"
+#include "runtime/spin_wait.h"
 
 namespace augur {
 
@@ -78,35 +79,28 @@ MpiTransport::MpiTransport(MPI_Comm comm, std::vector<int> stage_ranks, MpiTrans
 }
 
 MpiTransport::~MpiTransport() {
-  // Sends of a finished run have all been received; after a failed one, leave the rest.
+  // Sends of a finished run have all been received; after a failed one, leave the rest, and
+  // keep its communicator (see abandoned_).
   for (PendingSend& s : sends_)
     if (s.request != MPI_REQUEST_NULL) MPI_Request_free(&s.request);
-  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  if (comm_ != MPI_COMM_NULL && !failed_ && !aborted_.load()) MPI_Comm_free(&comm_);
   if (replicas_ != MPI_COMM_NULL) MPI_Comm_free(&replicas_);
-}
-
-void MpiTransport::pause(std::chrono::steady_clock::time_point started) const {
-  if (std::chrono::steady_clock::now() - started < options_.poll_yielding)
-    std::this_thread::yield();
-  else
-    std::this_thread::sleep_for(options_.poll_sleep);
 }
 
 void MpiTransport::wait(MPI_Request* request, std::chrono::steady_clock::time_point deadline,
                         const std::string& what) {
-  const auto started = std::chrono::steady_clock::now();
-  for (;;) {
-    int done = 0;
-    mpi_check(MPI_Test(request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-    if (done) return;
-    check_aborted();
-    if (std::chrono::steady_clock::now() > deadline) {
-      failed_ = true;
-      MPI_Request_free(request);
-      throw ReceiveTimeout("timed out waiting for " + what);
-    }
-    pause(started);
-  }
+  const bool done = poll_until(
+      [&] {
+        int complete = 0;
+        mpi_check(MPI_Test(request, &complete, MPI_STATUS_IGNORE), "MPI_Test");
+        if (!complete) check_aborted();
+        return complete != 0;
+      },
+      deadline, options_.poll_yielding, options_.poll_sleep);
+  if (done) return;
+  failed_ = true;
+  MPI_Request_free(request);
+  throw ReceiveTimeout("timed out waiting for " + what);
 }
 
 void MpiTransport::average_gradients(int stage, const TensorView& grads, const Stream& stream,
@@ -232,6 +226,13 @@ bool MpiTransport::try_receive(int stage, CommOp& op, const Stream& stream) {
   AUGUR_CHECK(kHeaderBytes + static_cast<size_t>(shape.numel()) * dtype_size(dtype) ==
                   static_cast<size_t>(count),
               "a message of ", count, " bytes for a ", shape.str(), " tensor");
+  if (op.expect_shape && (shape != *op.expect_shape || dtype != op.expect_dtype)) {
+    failed_ = true;
+    throw Error("stage " + std::to_string(stage) + " expected the " + message_kind_name(op.kind) +
+                " of micro-batch " + std::to_string(op.micro_batch) + " from stage " +
+                std::to_string(op.peer) + " as " + dtype_name(op.expect_dtype) + " " +
+                op.expect_shape->str() + " and got " + dtype_name(dtype) + " " + shape.str());
+  }
   char* data = static_cast<char*>(host->view().raw()) + kHeaderBytes;
   const TensorView view(data, dtype, Device::cpu(), shape);
   if (stream.device().is_cpu()) {
@@ -264,7 +265,6 @@ void MpiTransport::exchange(int stage, std::vector<CommOp>& ops, const Stream& s
                             std::chrono::steady_clock::time_point deadline) {
   check_aborted();
   reap_sends();
-  const auto started = std::chrono::steady_clock::now();
   std::vector<PendingSend> group;  // strict: this group's sends, waited for below
   std::vector<bool> done(ops.size(), false);
   for (size_t i = 0; i < ops.size(); ++i) {
@@ -279,7 +279,7 @@ void MpiTransport::exchange(int stage, std::vector<CommOp>& ops, const Stream& s
       done[i] = true;
     }
   }
-  for (;;) {
+  const auto progress = [&] {
     bool all = true;
     for (size_t i = 0; i < ops.size(); ++i) {
       if (done[i] || ops[i].op != CommOp::Kind::Receive) continue;
@@ -298,24 +298,22 @@ void MpiTransport::exchange(int stage, std::vector<CommOp>& ops, const Stream& s
       mpi_check(MPI_Test(&s.request, &complete, MPI_STATUS_IGNORE), "MPI_Test");
       all &= complete != 0;
     }
-    if (all) break;
-    check_aborted();
-    if (std::chrono::steady_clock::now() > deadline) {
-      failed_ = true;
-      std::string waiting;
-      size_t k = 0;
-      for (size_t i = 0; i < ops.size(); ++i) {
-        const bool send_pending = ops[i].op == CommOp::Kind::Send && options_.strict &&
-                                  group[k++].request != MPI_REQUEST_NULL;
-        if ((ops[i].op == CommOp::Kind::Receive && !done[i]) || send_pending)
-          waiting += (waiting.empty() ? "" : "; ") + op_text(ops[i]);
-      }
-      // The group's sends stay with the transport until the next run abandons them.
-      for (PendingSend& s : group) sends_.push_back(std::move(s));
-      throw ReceiveTimeout("stage " + std::to_string(stage) + " timed out waiting for: " + waiting);
-    }
-    pause(started);
+    if (!all) check_aborted();
+    return all;
+  };
+  if (poll_until(progress, deadline, options_.poll_yielding, options_.poll_sleep)) return;
+  failed_ = true;
+  std::string waiting;
+  size_t k = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const bool send_pending = ops[i].op == CommOp::Kind::Send && options_.strict &&
+                              group[k++].request != MPI_REQUEST_NULL;
+    if ((ops[i].op == CommOp::Kind::Receive && !done[i]) || send_pending)
+      waiting += (waiting.empty() ? "" : "; ") + op_text(ops[i]);
   }
+  // The group's sends stay with the transport until the next run abandons them.
+  for (PendingSend& s : group) sends_.push_back(std::move(s));
+  throw ReceiveTimeout("stage " + std::to_string(stage) + " timed out waiting for: " + waiting);
 }
 
 void MpiTransport::send(int from_stage, int to_stage, MessageKind kind, int micro_batch,
@@ -364,7 +362,7 @@ void MpiTransport::begin_run() {
     for (PendingSend& s : sends_)
       if (s.request != MPI_REQUEST_NULL) MPI_Request_free(&s.request);
     sends_.clear();
-    MPI_Comm_free(&comm_);
+    abandoned_.push_back(comm_);
     mpi_check(MPI_Comm_dup(parent_, &comm_), "MPI_Comm_dup");
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
   }

@@ -87,14 +87,16 @@ class MpiTransport : public Transport {
   // Drops the sends that have completed; waits for none.
   void reap_sends();
   void check_aborted() const;
-  // Between two polls of a wait that began at `started` (MpiTransportOptions).
-  void pause(std::chrono::steady_clock::time_point started) const;
   // Polls `request` as a receive is polled, until it completes or the deadline passes.
   void wait(MPI_Request* request, std::chrono::steady_clock::time_point deadline,
             const std::string& what);
 
   MPI_Comm parent_;
   MPI_Comm comm_ = MPI_COMM_NULL;
+  // Communicators of failed runs, never freed: a message of a failed run may still be on its
+  // way, and a freed communicator's context id can be handed to the next duplicate, which
+  // would then match that stale message (seen: a later test's run hung on one).
+  std::vector<MPI_Comm> abandoned_;
   MPI_Comm replicas_ = MPI_COMM_NULL;  // a duplicate of the caller's, or null
   int replica_count_ = 1;
   std::vector<int> ranks_;

@@ -90,3 +90,29 @@ TEST_CASE("rank layout: the replicas of a stage are neighbours", "[apps][launch]
   CHECK_THROWS_WITH(place_of(0, 4, 3, 1),
                     Contains("4 processes") && Contains("--pp-stages 3") && Contains("needs 3"));
 }
+
+TEST_CASE("NCCL's bootstrap address under torchrun-style launches", "[apps][launch]") {
+  std::map<std::string, std::string> vars = {
+      {"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "10.0.0.2"}, {"MASTER_PORT", "29500"}};
+  const auto id = [&] {
+    return nccl_comm_id(read(vars), [&](const char* name) -> const char* {
+      auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    });
+  };
+  CHECK(id() == "10.0.0.2:29500");  // a free port, as --standalone / c10d hand out
+  vars["TORCHELASTIC_USE_AGENT_STORE"] = "False";
+  CHECK(id() == "10.0.0.2:29500");
+  vars["TORCHELASTIC_USE_AGENT_STORE"] = "True";  // the agent's store listens on MASTER_PORT
+  CHECK(id() == "10.0.0.2:29501");
+  vars["AUGUR_NCCL_PORT"] = "40000";
+  CHECK(id() == "10.0.0.2:40000");
+  vars["AUGUR_NCCL_PORT"] = "70000";
+  CHECK_THROWS_WITH(id(), Contains("70000") && Contains("AUGUR_NCCL_PORT"));
+  vars["NCCL_COMM_ID"] = "head:1234";  // the user's own wins
+  CHECK(id() == "head:1234");
+  vars.erase("NCCL_COMM_ID");
+  vars.erase("AUGUR_NCCL_PORT");
+  vars.erase("MASTER_ADDR");
+  CHECK_THROWS_WITH(id(), Contains("MASTER_ADDR") && Contains("NCCL_COMM_ID"));
+}

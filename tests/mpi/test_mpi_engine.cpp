@@ -75,6 +75,8 @@ TEST_CASE("one process per stage gives the in-process engine's results bit for b
 
       EngineOptions mine = eo;
       mine.local_stages = {rank};
+      // Every receive then knows its message's shape ahead, and the transport checks it.
+      mine.micro_batch_input = Shape::nhwc(data.per, 8, 8, 1);
       MpiTransportOptions to;
       to.strict = strict;
       mine.transport = std::make_shared<MpiTransport>(world.comm(), identity_ranks(K), to);
@@ -124,6 +126,30 @@ TEST_CASE("ungrouped sends and receives deadlock under strict matching; the watc
     REQUIRE(rs.losses.size() == 2u);
     CHECK(std::isfinite(rs.losses[0]));
   }
+}
+
+TEST_CASE("a receive that expects another shape than arrives fails, naming both", "[mpi]") {
+  MpiWorld& world = MpiWorld::get();
+  const int K = world.size(), rank = world.rank();
+  const ModelSpec spec = toy_spec();
+  // Two micro-batches: stage 0's second activation is still on its way when stage 1 fails;
+  // the tests after this one must not meet it (MpiTransport keeps a failed communicator).
+  ToyData data = make_data(2, 2, 9);
+  const Schedule s = lower(make_schedule(ScheduleKind::GPipe, K, 2));
+  EngineOptions eo;
+  eo.local_stages = {rank};
+  eo.transport = std::make_shared<MpiTransport>(world.comm(), identity_ranks(K));
+  eo.watchdog_seconds = 3;
+  // Three samples a micro-batch said, two fed: every stage after the first expects a batch
+  // of three.
+  eo.micro_batch_input = Shape::nhwc(3, 8, 8, 1);
+  Engine e(spec, even_placement(spec, K), sgd(), optim::LrSchedule::constant(0.05), 3, eo);
+  const auto run = [&] { e.run(s, [&](int mb) { return data.get(mb); }); };
+  if (rank == 1)
+    CHECK_THROWS_WITH(run(), Contains("expected the activation of micro-batch 0") &&
+                                 Contains("[3, ") && Contains("got f32 [2, "));
+  else
+    CHECK_THROWS(run());  // waits for messages that never come: the watchdog
 }
 
 TEST_CASE("two pipelines of two stages: replicas stay identical and match one pipeline of 2M",

@@ -66,7 +66,7 @@ def main():
             alone, split = os.path.join(d, f"{schedule}{stages}"), os.path.join(d, "split")
             one(extra + ["--output-dir", alone])
             p, _ = ranks(stages, extra + ["--output-dir", split])
-            assert f"{stages} processes (mpirun)" in p.stderr, p.stderr
+            assert f"{stages} processes (mpirun, MPI)" in p.stderr, p.stderr
             a, b = epochs(alone), epochs(split)
             assert a == b, f"{schedule} K={stages}: epoch records differ:\n{a}\n{b}"
             for f in ("checkpoint.safetensors", "model_0.safetensors"):
