@@ -49,9 +49,10 @@ std::unique_ptr<Cluster> Cluster::join(const LaunchEnv& env, int stages, int rep
                 ", but this augur was built without the CUDA backend, so without NCCL");
 #endif
   } else {
-    AUGUR_ARG_CHECK(env.launcher != "torchrun", launch,
-                    " on the CPU: torchrun-style launches run GPU ranks over NCCL; start CPU "
-                    "ranks with mpirun or srun (MPI)");
+    if (env.launcher == "torchrun")
+      throw Error(launch +
+                  " on the CPU: torchrun-style launches run GPU ranks over NCCL; start CPU "
+                  "ranks with mpirun or srun (MPI)");
 #if !AUGUR_WITH_MPI
     throw Error(launch + " on the CPU, but this augur was built without MPI (AUGUR_WITH_MPI=OFF)");
 #endif

@@ -4,7 +4,7 @@ process: the same epoch figures and the same checkpoint tensors, bit for bit (ea
 uses one CPU thread, as the one-process run does here, so reductions add in the same order);
 a run stopped after epoch 0 and resumed under mpirun ends equal to the uninterrupted one; a
 NaN loss on one rank stops every rank at once, naming that rank; a launch whose size is not
---pp-stages is refused before any work. Every run is bounded in time.
+--pp-stages, or a torchrun-style launch of CPU ranks, is refused before any work. Every run is bounded in time.
 
     test_train_mpi.py AUGUR MPIRUN [MPIRUN FLAGS...]
 """
@@ -134,6 +134,17 @@ def main():
                      expect_ok=False)
         assert "3 processes" in p.stderr and "--pp-stages 2" in p.stderr, p.stderr
         print("3 processes for 2 stages: refused")
+
+        # torchrun's variables on CPU ranks: refused before any work, pointing to mpirun
+        # (torchrun-style launches carry GPU ranks over NCCL).
+        env = dict(ENV, RANK="0", WORLD_SIZE="2", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT="29500")
+        p = subprocess.run([AUGUR] + SMALL + ["--pp-stages", "2", "--output-dir",
+                                              os.path.join(d, "torchrun")],
+                           capture_output=True, text=True, env=env, timeout=LIMIT)
+        assert p.returncode != 0 and "torchrun" in p.stderr and "mpirun" in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(d, "torchrun", "metrics.jsonl"))
+        print("torchrun's variables with CPU ranks: refused")
 
 
 if __name__ == "__main__":
