@@ -132,6 +132,14 @@ std::string Cluster::layout() const {
   return os.str();
 }
 
+void Cluster::barrier() const {
+#if AUGUR_WITH_MPI
+  if (mpi_launch()) return MpiWorld::get().barrier();
+#endif
+  // Over NCCL: gathering nothing still all-gathers every rank's size first.
+  (void)gather(std::string());
+}
+
 std::vector<std::string> Cluster::gather(const std::string& mine) const {
 #if AUGUR_WITH_MPI
   if (mpi_launch()) return MpiWorld::get().gather(mine, 0);

@@ -49,6 +49,8 @@ class Cluster {
   std::string layout() const;
   // Between this replica's stages.
   std::shared_ptr<Transport> transport() const { return transport_; }
+  // Collective: returns once every rank has called it.
+  void barrier() const;
   // Collective: every rank's bytes, by rank, on rank 0 (empty elsewhere).
   std::vector<std::string> gather(const std::string& mine) const;
   // Ends every rank of the job with `code` (the launcher stops the others).

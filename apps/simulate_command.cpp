@@ -256,8 +256,9 @@ void register_simulate_command(CLI::App& app) {
   sub->add_option("--device-memory-gbs", o->device_memory_gbs,
                   "Nominal memory GB/s for analytic step costs (default 2000)")
       ->check(CLI::PositiveNumber);
-  sub->add_option("--trace", o->trace,
-                  "Write a Chrome trace (pid = stage, tid 0 compute, 1 comms)");
+  sub->add_option(
+      "--trace", o->trace,
+      "Write a Chrome trace (pid = stage, tid 0 compute, 1 comms; an arrow per message)");
   sub->add_flag("--show-lists", o->show_lists, "Print the lowered action lists");
   set_command_runner(sub, [o, sub] {
     SimulateOptions opts = *o;

@@ -325,9 +325,6 @@ int train(TrainingPlan& p, const Cluster* cluster) {
   const TrainOptions& o = p.options;
   const bool writes = !cluster || cluster->root();  // only rank 0 writes files
   if (cluster) {
-    AUGUR_ARG_CHECK(o.trace.empty(),
-                    "--trace: one trace for a multi-process job is not built yet; trace a "
-                    "one-process run");
     p.engine.local_stages = {cluster->stage()};
     p.engine.transport = cluster->transport();
     // Every micro-batch has one shape (the loader drops the last partial batch), so each
@@ -338,7 +335,17 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     if (cluster->root()) std::cerr << "augur: " << cluster->layout() << "\n";
   }
   TraceWriter trace;
-  if (!o.trace.empty()) p.engine.trace = &trace;
+  if (!o.trace.empty()) {
+    p.engine.trace = &trace;
+    if (cluster) {
+      // One trace for the job: every rank's tracks (pid = rank) on one time line, counted
+      // from the moment all ranks leave this barrier; rank 0 merges them at the end.
+      p.engine.trace_replica = cluster->replica();
+      p.engine.trace_replicas = cluster->replicas();
+      cluster->barrier();
+      trace.set_origin(TraceWriter::now_us());
+    }
+  }
   const fs::path out_dir(o.output_dir);
   const std::string args = to_json(o).dump(2);
   if (writes) {
@@ -458,7 +465,18 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     save_checkpoint((out_dir / ("model_" + std::to_string(epoch) + ".safetensors")).string(),
                     *model, ts);
   }
-  if (!o.trace.empty()) trace.write(o.trace);
+  if (!o.trace.empty()) {
+    if (!cluster) {
+      trace.write(o.trace);
+    } else {
+      const std::vector<std::string> parts = cluster->gather(trace.to_json().dump());
+      if (cluster->root()) {
+        std::vector<nlohmann::json> all;
+        for (const std::string& part : parts) all.push_back(nlohmann::json::parse(part));
+        TraceWriter::write(TraceWriter::merge(all), o.trace);
+      }
+    }
+  }
   if (!writes) return 0;
   const double n = double(std::max<int64_t>(1, last_eval.samples));
   std::cout << "test accuracy: " << std::fixed << std::setprecision(2) << 100.0 * last_eval.top1 / n

@@ -162,6 +162,20 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObser
   c.records = &queue;
   c.stop = &stop;
   c.stage_inputs = stage_inputs_.empty() ? nullptr : &stage_inputs_;
+  c.run_index = runs_++;
+  if (options_.trace && named_ != options_.trace) {
+    named_ = options_.trace;
+    const bool ranks = options_.trace_replicas > 1 || !options_.local_stages.empty();
+    for (const auto& st : stages_) {
+      const int pid = st->index() * options_.trace_replicas + options_.trace_replica;
+      options_.trace->set_process_name(pid, ranks ? "rank " + std::to_string(pid) + ": stage " +
+                                                        std::to_string(st->index()) + ", replica " +
+                                                        std::to_string(options_.trace_replica)
+                                                  : "stage " + std::to_string(st->index()));
+      options_.trace->set_thread_name(pid, kTraceComputeTid, "compute");
+      options_.trace->set_thread_name(pid, kTraceCommTid, "comms");
+    }
+  }
   for (auto& st : stages_) st->start(c);
   bool stalled = false;
   const std::exception_ptr error = drain(queue, observer, &result, &stop, &stalled);

@@ -25,6 +25,9 @@ struct EngineOptions {
   // A NaN or infinite loss stops every stage and the run throws NonFiniteLoss.
   bool stop_on_non_finite_loss = true;
   TraceWriter* trace = nullptr;  // per-action events, same format as the simulator's
+  // Trace tracks with data parallelism: stage r of replica d is pid r x trace_replicas + d
+  // (its rank in a multi-process job), so the replicas' tracks and arrows stay apart.
+  int trace_replica = 0, trace_replicas = 1;
   // Stages on the CPU take turns computing (one F, B or Step at a time): every CPU kernel
   // already spreads over the whole thread pool, so two stages computing at once only
   // oversubscribe the cores. The simulator models this as stages sharing one device.

@@ -8,6 +8,7 @@
 
 #include "pipeline/schedule_text.h"
 #include "pipeline/staleness.h"
+#include "pipeline/transport.h"
 #include "runtime/error.h"
 
 namespace augur {
@@ -159,6 +160,11 @@ class Simulation {
       TraceEvent e = event(r, kTraceCommTid, a, start, took);
       e.args["bytes"] = bytes;
       opt_.trace->add(std::move(e));
+      TraceFlow f = flow(a);
+      f.pid = int(r);
+      f.tid = kTraceCommTid;
+      f.ts_us = start;
+      opt_.trace->add_flow(std::move(f));
     }
   }
 
@@ -167,7 +173,31 @@ class Simulation {
     if (arrival == kNotSent) return false;
     if (opt_.trace && arrival > *t) emit(r, kTraceComputeTid, a, *t, arrival - *t);
     *t = std::max(*t, arrival);
+    if (opt_.trace && has_transfer(a)) {
+      // Binds to the next slice on the compute track: the action that uses the message.
+      const Action send = matching_send(a);
+      TraceFlow f = flow(send);
+      f.start = false;
+      f.pid = int(r);
+      f.tid = kTraceComputeTid;
+      f.ts_us = *t;
+      opt_.trace->add_flow(std::move(f));
+    }
     return true;
+  }
+
+  // The arrow of the message a send action starts (message_flow, as the engine names it).
+  static TraceFlow flow(const Action& send) {
+    const bool act = send.kind == ActionKind::SendAct;
+    return message_flow(0, 0, send.stage, act ? send.stage + 1 : send.stage - 1,
+                        act ? MessageKind::Activation : MessageKind::Gradient, send.micro_batch);
+  }
+
+  // Whether the send of a receive's message took time (then its arrow was started).
+  bool has_transfer(const Action& recv) const {
+    const StageCost& c = costs_.stages[size_t(matching_send(recv).stage)];
+    const double bytes = recv.kind == ActionKind::RecvAct ? c.activation_bytes : c.gradient_bytes;
+    return costs_.link.transfer_us(bytes) > 0;
   }
 
   TraceEvent event(size_t r, int tid, const Action& a, double start, double duration) const {

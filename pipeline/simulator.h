@@ -18,7 +18,8 @@
 // deadlocks: the result names every blocked stage, its position and the receive it waits on.
 //
 // Trace: pid = stage, tid kTraceComputeTid for F/B/Step and receive waits, tid
-// kTraceCommTid for transfers; names are the actions' text ("2F0", "1SA3"); times in us.
+// kTraceCommTid for transfers; names are the actions' text ("2F0", "1SA3"); times in us; an
+// arrow from each transfer to the action after its receive (message_flow, as the engine).
 #pragma once
 
 #include <cstddef>
@@ -30,9 +31,6 @@
 #include "runtime/trace.h"
 
 namespace augur {
-
-constexpr int kTraceComputeTid = 0;
-constexpr int kTraceCommTid = 1;
 
 struct SimulationOptions {
   TraceWriter* trace = nullptr;  // when set, receives one event per action that takes time

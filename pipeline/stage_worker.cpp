@@ -132,7 +132,7 @@ void StageWorker::execute(const RunContext& c) {
     std::unique_ptr<TraceScope> scope;
     if (o.trace)
       scope = std::make_unique<TraceScope>(o.trace, a.action.str(), trace_category(a.action.kind),
-                                           index_, 0);
+                                           trace_pid(o), kTraceComputeTid);
     // Busy time from an event pair around the action, read back later: the host never
     // waits for the device to measure it. Taken after the turn, so waiting is not busy.
     BusyPair* pair = nullptr;  // in busy_ (a deque: stable while it grows)
@@ -168,6 +168,10 @@ void StageWorker::execute(const RunContext& c) {
   }
   position_.store(sp.actions.size());
   stream_.synchronize();
+}
+
+int StageWorker::trace_pid(const EngineOptions& o) const {
+  return index_ * o.trace_replicas + o.trace_replica;
 }
 
 Pass StageWorker::pass(const TensorView& w, BnStatsMode bn) const {
@@ -242,10 +246,27 @@ void StageWorker::communicate(const std::vector<PlannedAction>& actions, size_t 
     }
     ops.push_back(std::move(op));
   }
+  const EngineOptions& o = *c.options;
   std::unique_ptr<TraceScope> scope;
-  if (c.options->trace)
-    scope = std::make_unique<TraceScope>(c.options->trace, names, "comm", index_, 0);
-  c.transport->exchange(index_, ops, stream_, deadline_after(c.options->watchdog_seconds));
+  if (o.trace)
+    scope = std::make_unique<TraceScope>(o.trace, names, "comm", trace_pid(o), kTraceCommTid);
+  const double issued = TraceWriter::now_us();
+  c.transport->exchange(index_, ops, stream_, deadline_after(o.watchdog_seconds));
+  if (o.trace) {
+    // An arrow from each send's group to its receive's group (ends inside the groups' slices).
+    const double done = TraceWriter::now_us();
+    for (const CommOp& op : ops) {
+      const bool sent = op.op == CommOp::Kind::Send;
+      TraceFlow f = message_flow(c.run_index, o.trace_replica, sent ? index_ : op.peer,
+                                 sent ? op.peer : index_, op.kind, op.micro_batch);
+      f.start = sent;
+      f.enclosing = !sent;
+      f.pid = trace_pid(o);
+      f.tid = kTraceCommTid;
+      f.ts_us = sent ? issued : done;
+      o.trace->add_flow(std::move(f));
+    }
+  }
   for (CommOp& op : ops) {
     if (op.op != CommOp::Kind::Receive) continue;
     InFlight& f = inflight_[op.micro_batch];

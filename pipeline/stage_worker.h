@@ -42,6 +42,7 @@ struct RunContext {
   // Per stage: the shape of the activation it receives (EngineOptions::micro_batch_input);
   // null when not known ahead.
   const std::vector<Shape>* stage_inputs = nullptr;
+  int64_t run_index = 0;  // the engine's runs so far (trace arrows' ids)
 };
 
 class StageWorker {
@@ -82,6 +83,8 @@ class StageWorker {
   size_t in_flight() const { return inflight_.size(); }
 
  private:
+  // This stage's tracks in a trace (EngineOptions::trace_replicas).
+  int trace_pid(const EngineOptions& o) const;
   struct InFlight {
     Saved saved;
     MicroBatch batch;  // stage 0: the fetched data

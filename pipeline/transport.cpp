@@ -14,6 +14,15 @@ constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
 constexpr auto kShortWait = std::chrono::microseconds(500);
 }  // namespace
 
+TraceFlow message_flow(int64_t run, int replica, int from_stage, int to_stage, MessageKind kind,
+                       int micro_batch) {
+  TraceFlow f;
+  f.name = std::string(message_kind_name(kind)) + " " + std::to_string(micro_batch);
+  f.id = trace_flow_id(std::to_string(run) + "/" + std::to_string(replica) + "/" +
+                       std::to_string(from_stage) + ">" + std::to_string(to_stage) + "/" + f.name);
+  return f;
+}
+
 const char* message_kind_name(MessageKind kind) {
   switch (kind) {
     case MessageKind::Activation: return "activation";

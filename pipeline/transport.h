@@ -19,6 +19,7 @@
 
 #include "runtime/stream.h"
 #include "runtime/tensor.h"
+#include "runtime/trace.h"
 
 namespace augur {
 
@@ -55,6 +56,11 @@ struct CommOp {
   std::optional<Shape> expect_shape;
   DType expect_dtype = DType::F32;
 };
+
+// The trace arrow of one message (its two ends' name and id): the same text in the engine,
+// in every process of a job and in the simulator. `run` counts the engine's runs.
+TraceFlow message_flow(int64_t run, int replica, int from_stage, int to_stage, MessageKind kind,
+                       int micro_batch);
 
 class Transport {
  public:

@@ -34,9 +34,29 @@ void TraceWriter::set_thread_name(int pid, int tid, const std::string& name) {
                        {"args", {{"name", name}}}});
 }
 
+uint64_t trace_flow_id(const std::string& message) {
+  // FNV-1a, kept to 52 bits so that JSON readers holding numbers as doubles see it exactly.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : message) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h & ((uint64_t(1) << 52) - 1);
+}
+
 void TraceWriter::add(TraceEvent event) {
   std::lock_guard<std::mutex> lock(mutex_);
   events_.push_back(std::move(event));
+}
+
+void TraceWriter::add_flow(TraceFlow flow) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  flows_.push_back(std::move(flow));
+}
+
+void TraceWriter::set_origin(double origin_us) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  origin_us_ = origin_us;
 }
 
 size_t TraceWriter::size() const {
@@ -54,19 +74,37 @@ nlohmann::json TraceWriter::to_json() const {
                       {"ph", "X"},
                       {"pid", e.pid},
                       {"tid", e.tid},
-                      {"ts", e.start_us},
+                      {"ts", e.start_us - origin_us_},
                       {"dur", e.duration_us},
                       {"args", e.args}});
+  }
+  for (const auto& f : flows_) {
+    nlohmann::json j = {
+        {"name", f.name}, {"cat", "message"}, {"ph", f.start ? "s" : "f"}, {"id", f.id},
+        {"pid", f.pid},   {"tid", f.tid},     {"ts", f.ts_us - origin_us_}};
+    if (!f.start && f.enclosing) j["bp"] = "e";
+    events.push_back(std::move(j));
   }
   return {{"traceEvents", events}, {"displayTimeUnit", "ms"}};
 }
 
+nlohmann::json TraceWriter::merge(const std::vector<nlohmann::json>& traces) {
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& t : traces)
+    for (const auto& e : t.at("traceEvents")) events.push_back(e);
+  return {{"traceEvents", events}, {"displayTimeUnit", "ms"}};
+}
+
 void TraceWriter::write(const std::string& path) const {
+  write(to_json(), path);
+}
+
+void TraceWriter::write(const nlohmann::json& trace, const std::string& path) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error("cannot open trace file '" + tmp + "' for writing");
-    out << to_json().dump();
+    out << trace.dump();
     out.flush();
     if (!out) throw Error("failed writing trace file '" + tmp + "'");
   }

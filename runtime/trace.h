@@ -1,16 +1,38 @@
 // Tracing: complete events ("ph":"X") in the Chrome trace JSON format, which Perfetto and
 // chrome://tracing open, plus NVTX ranges around the same regions so Nsight Systems shows
-// them too. A track is a (pid, tid) pair: the engine uses pid = device, tid = stream or
-// worker thread, and names both with metadata events.
+// them too. A track is a (pid, tid) pair, named with metadata events: the engine and the
+// simulator use pid = stage (with replicas: stage x R + replica, the rank), tid 0 for compute
+// and 1 for communication. Flow events (an arrow from a send to its receive) pair a start and
+// a finish by id.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <vector>
 
 namespace augur {
+
+// The tracks of a stage (its pid): its computation and its communication.
+constexpr int kTraceComputeTid = 0;
+constexpr int kTraceCommTid = 1;
+
+// One end of an arrow: the start binds to the slice around it on its track; the finish to
+// the slice around it when `enclosing`, else to the next slice that begins on its track.
+struct TraceFlow {
+  std::string name;
+  uint64_t id = 0;  // the same for both ends, unique in the trace (trace_flow_id)
+  bool start = true;
+  bool enclosing = false;
+  int pid = 0;
+  int tid = 0;
+  double ts_us = 0;
+};
+
+// A flow id from a message's description: the same text gives the same id in every process.
+uint64_t trace_flow_id(const std::string& message);
 
 struct TraceEvent {
   std::string name;
@@ -27,12 +49,19 @@ class TraceWriter {
   void set_process_name(int pid, const std::string& name);
   void set_thread_name(int pid, int tid, const std::string& name);
   void add(TraceEvent event);
+  void add_flow(TraceFlow flow);
   size_t size() const;
 
+  // Times in the JSON are counted from `origin_us` (default 0): processes that take their
+  // origin at one moment (after a barrier) can be merged onto one time line.
+  void set_origin(double origin_us);
   // {"traceEvents": [...], "displayTimeUnit": "ms"}
   nlohmann::json to_json() const;
+  // One trace of several (each from to_json): their events side by side.
+  static nlohmann::json merge(const std::vector<nlohmann::json>& traces);
   // Written to a temporary file then renamed, so a reader never sees half a trace.
   void write(const std::string& path) const;
+  static void write(const nlohmann::json& trace, const std::string& path);
 
   // Microseconds on a monotonic clock shared by every writer in the process.
   static double now_us();
@@ -40,7 +69,9 @@ class TraceWriter {
  private:
   mutable std::mutex mutex_;
   std::vector<TraceEvent> events_;
+  std::vector<TraceFlow> flows_;
   std::vector<nlohmann::json> metadata_;
+  double origin_us_ = 0;
 };
 
 // Times a region: an NVTX range while it lives and, when `writer` is not null, one complete

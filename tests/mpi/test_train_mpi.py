@@ -59,6 +59,29 @@ def epochs(path):
         return out
 
 
+def check_job_trace(path, ranks, stages, replicas, micro_batches):
+    """One trace for the job: a named compute and comms track per rank; an arrow from every
+    send to its receive, paired by id, between ranks of one pipeline, forward in time."""
+    with open(path) as f:
+        events = json.load(f)["traceEvents"]
+    names = {e["pid"]: e["args"]["name"] for e in events
+             if e["ph"] == "M" and e["name"] == "process_name"}
+    want = {r: f"rank {r}: stage {r // replicas}, replica {r % replicas}" for r in range(ranks)}
+    assert names == want, names
+    assert {e["pid"] for e in events if e["ph"] == "X"} == set(range(ranks))
+    ends = {}
+    for e in events:
+        if e["ph"] in ("s", "f"):
+            ends.setdefault(e["id"], {})[e["ph"]] = e
+    assert len(ends) == 2 * (stages - 1) * micro_batches * replicas, len(ends)
+    for pair in ends.values():
+        s, f = pair["s"], pair["f"]
+        assert s["name"] == f["name"] and s["pid"] != f["pid"], pair
+        assert s["pid"] % replicas == f["pid"] % replicas, pair  # within one pipeline
+        assert s["ts"] <= f["ts"], pair
+    print(f"job trace: {ranks} ranks' tracks, {len(ends)} arrows, each forward in time")
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         for schedule, stages in (("pipedream", 2), ("1f1b", 2), ("pipedream", 4)):
@@ -115,10 +138,13 @@ def main():
         print(f"2 x 2 ranks: train loss {b['train_loss']:.9f} against {a['train_loss']:.9f} for "
               "one pipeline of 4 micro-batches over 4 steps; the first step's the same bits")
         # pipedream with two replicas: each step averages one micro-batch of each replica.
+        # Traced: one trace of the job, written by rank 0.
         pd = os.path.join(d, "dp-pipedream")
-        ranks(4, ["--pp-stages", "2", "--dp-replicas", "2", "--epochs", "1", "--output-dir", pd],
-              b="16", limit="128")
+        trace = os.path.join(d, "job-trace.json")
+        ranks(4, ["--pp-stages", "2", "--dp-replicas", "2", "--epochs", "1", "--output-dir", pd,
+                  "--trace", trace], b="16", limit="128")
         assert epochs(pd)[0]["step"] == 4, epochs(pd)
+        check_job_trace(trace, ranks=4, stages=2, replicas=2, micro_batches=4)
 
         # A NaN loss on the last stage's rank: every rank ends, non-zero, within seconds
         # (the launcher stops the others), and the failing rank is named once.

@@ -59,3 +59,30 @@ TEST_CASE("a trace that cannot be written is a clear error", "[runtime]") {
 TEST_CASE("a scope without a writer only emits NVTX ranges", "[runtime]") {
   CHECK_NOTHROW(TraceScope(nullptr, "region", "cat", 0, 0));
 }
+
+TEST_CASE("trace arrows, a common origin, and traces merged from several processes", "[runtime]") {
+  const uint64_t id = augur::trace_flow_id("0/0/0>1/activation 3");
+  CHECK(id == augur::trace_flow_id("0/0/0>1/activation 3"));  // the same in every process
+  CHECK(id != augur::trace_flow_id("0/0/0>1/activation 4"));
+  CHECK(id < (uint64_t(1) << 52));  // exact as a JSON double
+
+  TraceWriter a, b;
+  a.add({"0F3", "forward", 0, 0, 100, 10, nlohmann::json::object()});
+  a.add_flow({"activation 3", id, true, false, 0, 1, 105});
+  b.add_flow({"activation 3", id, false, true, 1, 1, 130});
+  a.set_origin(100);  // both processes count from their own moment 100 us
+  b.set_origin(100);
+  const nlohmann::json m = TraceWriter::merge({a.to_json(), b.to_json()});
+  const auto& ev = m["traceEvents"];
+  REQUIRE(ev.size() == 3);
+  CHECK(ev[0]["ph"] == "X");
+  CHECK(ev[0]["ts"].get<double>() == 0);
+  CHECK(ev[1]["ph"] == "s");
+  CHECK(ev[1]["id"].get<uint64_t>() == id);
+  CHECK(ev[1]["ts"].get<double>() == 5);
+  CHECK_FALSE(ev[1].contains("bp"));  // a start binds to the slice around it anyway
+  CHECK(ev[2]["ph"] == "f");
+  CHECK(ev[2]["pid"] == 1);
+  CHECK(ev[2]["bp"] == "e");  // to the receive's slice, not the next one
+  CHECK(ev[2]["ts"].get<double>() == 30);
+}
