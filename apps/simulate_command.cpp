@@ -42,6 +42,9 @@ struct SimulateOptions {
   int num_classes = 1000;
   int batch_size = 0;  // 0: 32 samples per micro-batch
   double link_gbps = 0, link_latency_us = 0;
+  int replicas = 1;
+  double allreduce_gbps = -1, allreduce_latency_us = -1;  // -1: the link's
+  double gradient_arena_bytes = 0;
   double forward_ms = 1, backward_ms = 2, step_ms = 0, boundary_bytes = 0;
   double device_tflops = 100, device_memory_gbs = 2000;
   bool show_lists = false;
@@ -68,6 +71,7 @@ Costs build_costs(const SimulateOptions& o, const CLI::App& sub) {
       if (sub.count(flag)) throw CLI::ValidationError(flag, "needs --model or --profile");
     c.model = uniform_costs(o.stages, o.forward_ms * 1e3, o.backward_ms * 1e3, o.step_ms * 1e3,
                             o.boundary_bytes);
+    for (StageCost& s : c.model.stages) s.gradient_arena_bytes = o.gradient_arena_bytes;
     c.units.assign(size_t(o.stages), "");
     c.description = "uniform: forward " + fixed(o.forward_ms, 3) + " ms, backward " +
                     fixed(o.backward_ms, 3) + " ms, step " + fixed(o.step_ms, 3) + " ms, " +
@@ -138,6 +142,10 @@ int run_simulate(const SimulateOptions& o, const CLI::App& sub) {
   const ScheduleKind kind = parse_schedule_kind(o.schedule);
   Costs costs = build_costs(o, sub);
   costs.model.link = LinkModel::from_gbps(o.link_gbps, o.link_latency_us);
+  costs.model.allreduce.replicas = o.replicas;
+  costs.model.allreduce.link = LinkModel::from_gbps(
+      o.allreduce_gbps >= 0 ? o.allreduce_gbps : o.link_gbps,
+      o.allreduce_latency_us >= 0 ? o.allreduce_latency_us : o.link_latency_us);
   if (!o.devices.empty()) {
     // Stages named with the same device share it (one compute at a time), as in the engine.
     std::vector<std::string> seen;
@@ -175,6 +183,19 @@ int run_simulate(const SimulateOptions& o, const CLI::App& sub) {
     std::cout << (o.link_gbps > 0 ? fixed(o.link_gbps, 1) + " Gbit/s" : "unlimited bandwidth")
               << ", " << fixed(o.link_latency_us, 1)
               << " us latency; one channel per stage, messages in list order\n";
+  }
+  if (o.replicas > 1) {
+    const LinkModel& l = costs.model.allreduce.link;
+    std::cout << "data parallel: " << o.replicas << " replicas (" << o.replicas * o.stages
+              << " processes, " << o.replicas << " x the samples per step); before each Step a "
+              << "stage's replicas all-reduce its gradients over "
+              << (l.bytes_per_us > 0 ? fixed(l.bytes_per_us * 8e6 / 1e9, 1) + " Gbit/s"
+                                     : "unlimited bandwidth")
+              << ", " << fixed(l.latency_us, 1) << " us latency (ring: 2(R-1) rounds of 1/R)\n";
+    std::cout << "all-reduce ms per step:";
+    for (const StageCost& c : costs.model.stages)
+      std::cout << " " << fixed(costs.model.allreduce.time_us(c.gradient_arena_bytes) / 1e3, 3);
+    std::cout << "\n";
   }
   if (o.model.empty() && o.profile.empty()) {
     std::cout << "\n(every stage costs the same)\n";
@@ -242,6 +263,20 @@ void register_simulate_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--link-latency-us", o->link_latency_us, "Link latency per message in us")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--dp-replicas", o->replicas,
+                  "Pipeline replicas R (data parallelism): each Step waits for an all-reduce of "
+                  "the stage's gradients over R replicas")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--allreduce-gbps", o->allreduce_gbps,
+                  "Bandwidth in Gbit/s of the replicas' all-reduce (default: --link-gbps; 0: free)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--allreduce-latency-us", o->allreduce_latency_us,
+                  "Latency per all-reduce round in us (default: --link-latency-us)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--gradient-arena-bytes", o->gradient_arena_bytes,
+                  "Uniform bytes of each stage's gradients, all-reduced with --dp-replicas (no "
+                  "model; a model's come from its parameters)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--forward-ms", o->forward_ms, "Uniform forward time per stage (no model)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--backward-ms", o->backward_ms, "Uniform backward time per stage")
@@ -265,7 +300,8 @@ void register_simulate_command(CLI::App& app) {
     for (const char* flag : {"--repeats", "--save-profile"})
       if (sub->count(flag) && opts.measure_on.empty())
         throw CLI::ValidationError(flag, "needs --measure-on");
-    for (const char* flag : {"--forward-ms", "--backward-ms", "--step-ms", "--boundary-bytes"})
+    for (const char* flag : {"--forward-ms", "--backward-ms", "--step-ms", "--boundary-bytes",
+                             "--gradient-arena-bytes"})
       if (sub->count(flag) && (!opts.model.empty() || !opts.profile.empty()))
         throw CLI::ValidationError(flag, "uniform costs do not combine with --model or --profile");
     if (!opts.model.empty()) {

@@ -22,6 +22,13 @@ LinkModel LinkModel::from_gbps(double gigabits_per_s, double latency_us) {
   return {latency_us, gigabits_per_s * 1e9 / 8 / 1e6};
 }
 
+double AllReduceModel::time_us(double bytes) const {
+  AUGUR_ARG_CHECK(replicas >= 1, "all-reduce over ", replicas, " replicas");
+  if (replicas == 1 || bytes <= 0) return 0;
+  const double rounds = 2.0 * (replicas - 1);
+  return rounds * link.transfer_us(bytes / replicas);
+}
+
 CostModel uniform_costs(int stages, double forward_us, double backward_us, double step_us,
                         double boundary_bytes) {
   AUGUR_ARG_CHECK(stages >= 1, "uniform_costs: stages must be >= 1, got ", stages);
@@ -29,7 +36,7 @@ CostModel uniform_costs(int stages, double forward_us, double backward_us, doubl
                   "uniform_costs: negative cost");
   CostModel c;
   c.stages.assign(static_cast<size_t>(stages),
-                  {forward_us, backward_us, step_us, boundary_bytes, boundary_bytes});
+                  {forward_us, backward_us, step_us, boundary_bytes, boundary_bytes, 0});
   c.stages.back().activation_bytes = 0;
   c.stages.front().gradient_bytes = 0;
   return c;
@@ -55,6 +62,7 @@ std::vector<StageCost> stage_costs(const std::vector<UnitCost>& units, int64_t m
       params += uc.param_count;
     }
     c.step_us = double(params) * kStepBytesPerParameter / device.memory_bytes_per_s * 1e6;
+    c.gradient_arena_bytes = double(params) * 4;
     if (r + 1 < balance.size())
       c.activation_bytes =
           double(units[size_t(u) - 1].activation_bytes_per_sample) * micro_batch * scale;

@@ -19,6 +19,8 @@ struct StageCost {
   double step_us = 0;
   double activation_bytes = 0;  // sent to stage + 1 per micro-batch (the last stage: 0)
   double gradient_bytes = 0;    // sent to stage - 1 per micro-batch (stage 0: 0)
+  // Its f32 gradient arena: what data parallelism all-reduces before each Step.
+  double gradient_arena_bytes = 0;
 };
 
 // One message of n bytes takes latency_us + n / bytes_per_us; bytes_per_us = 0 means the
@@ -31,9 +33,22 @@ struct LinkModel {
   static LinkModel from_gbps(double gigabits_per_s, double latency_us = 0);
 };
 
+// Data parallelism: R replicas of the pipeline run the same lists side by side (so one is
+// simulated), and before each Step the R replicas of a stage average its gradient arena over
+// `link`, which holds the stage until it is done (the engine waits for it before stepping).
+struct AllReduceModel {
+  int replicas = 1;
+  LinkModel link;
+  // The bandwidth-optimal ring: 2 (R - 1) rounds, each moving bytes / R and paying the
+  // latency once (NCCL's reduce to replica 0 then broadcast moves as much per link); 0 for
+  // one replica or no bytes (the engine skips an empty arena).
+  double time_us(double bytes) const;
+};
+
 struct CostModel {
   std::vector<StageCost> stages;
   LinkModel link;
+  AllReduceModel allreduce;
   // The device each stage runs on (any labels; empty: every stage has its own). Stages with
   // the same label take turns on it: one compute action at a time, granted first come, first
   // served, as the engine's stages on one CPU do (see Simulation in simulator.cpp).

@@ -49,6 +49,7 @@ class Simulation {
     act_arrival_.assign(k_ * m_, kNotSent);
     grad_arrival_.assign(k_ * m_, kNotSent);
     granted_.assign(k_, 0);
+    reduced_.assign(k_, 0);
     device_of_.assign(k_, -1);
     if (!c.device.empty()) {
       AUGUR_ARG_CHECK(c.device.size() == k_, "simulate: ", c.device.size(), " device labels for ",
@@ -186,6 +187,23 @@ class Simulation {
     return true;
   }
 
+  // Data parallelism: the replicas' gradient average before a Step holds the stage (once,
+  // even when the Step then waits for a shared device and is resumed).
+  void allreduce(size_t r, const Action& a, double* t, double bytes) {
+    if (costs_.allreduce.replicas <= 1 || reduced_[r]) return;
+    reduced_[r] = 1;
+    const double took = costs_.allreduce.time_us(bytes);
+    if (opt_.trace && took > 0) {
+      TraceEvent e = event(r, kTraceCommTid, a, *t, took);
+      e.name = std::to_string(r) + "AR";
+      e.category = "allreduce";
+      e.args["bytes"] = bytes;
+      e.args["replicas"] = costs_.allreduce.replicas;
+      opt_.trace->add(std::move(e));
+    }
+    *t += took;
+  }
+
   // The arrow of the message a send action starts (message_flow, as the engine names it).
   static TraceFlow flow(const Action& send) {
     const bool act = send.kind == ActionKind::SendAct;
@@ -228,7 +246,11 @@ class Simulation {
       switch (a.kind) {
         case ActionKind::Forward: done = compute(r, a, &t, c.forward_us); break;
         case ActionKind::Backward: done = compute(r, a, &t, c.backward_us); break;
-        case ActionKind::Step: done = compute(r, a, &t, c.step_us); break;
+        case ActionKind::Step:
+          allreduce(r, a, &t, c.gradient_arena_bytes);
+          done = compute(r, a, &t, c.step_us);
+          if (done) reduced_[r] = 0;
+          break;
         case ActionKind::SendAct:
           send(r, a, t, c.activation_bytes, &act_arrival_[r * m_ + mb]);
           deliver(r + 1, {ActionKind::RecvAct, int(r) + 1, a.micro_batch});
@@ -301,6 +323,7 @@ class Simulation {
   std::vector<Device> devices_;
   std::vector<int> device_of_;
   std::vector<char> granted_;
+  std::vector<char> reduced_;  // per stage: the all-reduce before its next Step is done
   // [sender stage * M + micro-batch]: when the message is delivered, or kNotSent.
   std::vector<double> act_arrival_, grad_arrival_;
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`augur simulate --measure-on`: the measured profile it saves reloads through --profile to
-the same stage costs, and its flags are refused where they make no sense, naming the flag.
+the same stage costs, and its flags are refused where they make no sense, naming the flag;
+stages sharing devices; replicas' all-reduce before each Step.
 
     test_simulate_cli.py AUGUR
 """
@@ -69,7 +70,18 @@ def main():
     assert 12 - 1e-6 <= shared_two <= 18 + 1e-6, shared_two
     err = run(uniform + ["--devices", "cpu,cpu"], expect_ok=False).stderr
     assert "--devices" in err and "2 devices for 3 stages" in err, err
-    print("simulate measure and devices: ok")
+    # --dp-replicas: 4 replicas all-reduce 1 MB per stage over 8 Gbit/s (1000 bytes/us) before
+    # the Step: 6 rounds of 250 us, 1.5 ms, added to every stage's last action, so to the
+    # makespan; at 0 bytes, or with one replica, nothing is added.
+    dp = ["--dp-replicas", "4", "--link-gbps", "8", "--gradient-arena-bytes", "1000000"]
+    assert abs(makespan(dp) - 13.5) < 1e-6, makespan(dp)
+    assert abs(makespan(dp[:4]) - 12) < 1e-6
+    assert abs(makespan(["--dp-replicas", "1"] + dp[2:]) - 12) < 1e-6
+    out = run(uniform + dp + ["--allreduce-gbps", "80"]).stdout
+    assert "all-reduce ms per step: 0.150 0.150 0.150" in out, out
+    err = run(BASE + MODEL + ["--gradient-arena-bytes", "5"], expect_ok=False).stderr
+    assert "--gradient-arena-bytes" in err, err
+    print("simulate measure, devices and replicas: ok")
 
 
 if __name__ == "__main__":

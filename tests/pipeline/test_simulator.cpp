@@ -328,3 +328,47 @@ TEST_CASE("1024 stages x 8192 micro-batches simulate", "[pipeline][scale]") {
   REQUIRE_FALSE(g.deadlocked);
   CHECK(g.bubble_fraction == Approx(double(k - 1) / (m + k - 1)));
 }
+
+TEST_CASE("data parallelism: the all-reduce before each Step, by hand", "[pipeline]") {
+  // A ring over R replicas: 2 (R - 1) rounds of bytes / R, each paying the latency once.
+  AllReduceModel ar{4, {5, 100}};
+  CHECK(ar.time_us(4000) == Approx(6 * (5 + 1000.0 / 100)));
+  CHECK(AllReduceModel{1, {5, 100}}.time_us(4000) == 0);
+  CHECK(ar.time_us(0) == 0);  // a stage without parameters has nothing to average
+
+  // One stage: F [0,1], B [1,3], all-reduce of 1000 bytes over 2 replicas at 1000 bytes/us and
+  // 0.5 us: 2 rounds x (0.5 + 500 / 1000) = 2 us, [3,5], then U [5,5.25].
+  CostModel c = uniform_costs(1, 1, 2, 0.25);
+  c.stages[0].gradient_arena_bytes = 1000;
+  c.allreduce = {2, {0.5, 1000}};
+  const Schedule one = lower(make_schedule(ScheduleKind::GPipe, 1, 1));
+  TraceWriter trace;
+  SimulationOptions o;
+  o.trace = &trace;
+  const SimulationResult r = simulate(one, c, o);
+  CHECK(r.makespan_us == Approx(5.25));
+  CHECK(r.stages[0].busy_us == Approx(3.25));  // the all-reduce is communication, not busy
+  bool seen = false;
+  for (const Span& s : spans(trace))
+    if (s.category == "allreduce") {
+      seen = true;
+      CHECK(s.name == "0AR");
+      CHECK(s.tid == kTraceCommTid);
+      CHECK(s.start == Approx(3));
+      CHECK(s.end == Approx(5));
+    }
+  CHECK(seen);
+  c.allreduce.replicas = 1;
+  CHECK(simulate(one, c).makespan_us == Approx(3.25));
+
+  // Two stages on one device, free links; only stage 1 has gradients to average. 0F0 [0,1],
+  // 1F0 [1,2], 1B0 [2,4]; 1's all-reduce [4,6] while 0B0 [4,6] has the device; then 0U and
+  // 1U both ask at 6 and the lower stage goes first: 0U [6,6.25], 1U waits, [6.25,6.5]. Its
+  // all-reduce is paid once, not again when the waiting Step resumes (that would end at 8.5).
+  CostModel shared = uniform_costs(2, 1, 2, 0.25);
+  shared.device = {0, 0};
+  shared.stages[1].gradient_arena_bytes = 1000;
+  shared.allreduce = {2, {0.5, 1000}};
+  CHECK(simulate(lower(make_schedule(ScheduleKind::GPipe, 2, 1)), shared).makespan_us ==
+        Approx(6.5));
+}
