@@ -48,6 +48,61 @@ void MetricsLog::write(const nlohmann::json& j) {
   if (!jsonl_ || !csv_) throw Error("cannot write metrics in '" + dir_.string() + "'");
 }
 
+std::vector<nlohmann::json> merge_step_records(const std::vector<std::string>& by_rank, int stages,
+                                               int replicas) {
+  AUGUR_CHECK(by_rank.size() == size_t(stages) * size_t(replicas), by_rank.size(),
+              " ranks' records for ", stages, " stages x ", replicas, " replicas");
+  // Each rank's step records, in order; the same (epoch, step) on every rank.
+  std::vector<std::vector<nlohmann::json>> recs(by_rank.size());
+  for (size_t rank = 0; rank < by_rank.size(); ++rank) {
+    std::istringstream in(by_rank[rank]);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) recs[rank].push_back(nlohmann::json::parse(line));
+  }
+  const auto rank_of = [&](int stage, int replica) { return size_t(stage * replicas + replica); };
+  std::vector<nlohmann::json> out;
+  const std::vector<nlohmann::json>& base = recs[rank_of(stages - 1, 0)];
+  for (size_t i = 0; i < base.size(); ++i) {
+    nlohmann::json rec = base[i];
+    const auto same_step = [&](const nlohmann::json& r) {
+      return r["epoch"] == rec["epoch"] && r["step"] == rec["step"];
+    };
+    double loss = 0, top1 = 0, ips = 0;
+    for (int d = 0; d < replicas; ++d) {
+      const auto& mine = recs[rank_of(stages - 1, d)];
+      AUGUR_CHECK(i < mine.size() && same_step(mine[i]), "replica ", d,
+                  "'s last stage has no step record for step ", rec["step"].dump());
+      loss += mine[i]["loss"].get<double>() / replicas;
+      top1 += mine[i]["top1"].get<double>() / replicas;
+      ips += mine[i]["images_per_s"].get<double>();
+    }
+    rec["loss"] = loss;
+    rec["top1"] = top1;
+    rec["images_per_s"] = ips;
+    for (const char* field :
+         {"staleness_per_stage", "quality_per_stage", "utilisation_per_stage"}) {
+      nlohmann::json per = nlohmann::json::array();
+      for (int s = 0; s < stages; ++s) {
+        double sum = 0;
+        int n = 0;
+        for (int d = 0; d < replicas; ++d) {
+          const auto& mine = recs[rank_of(s, d)];
+          AUGUR_CHECK(i < mine.size() && same_step(mine[i]), "stage ", s, ", replica ", d,
+                      " has no step record for step ", rec["step"].dump());
+          const nlohmann::json& v = mine[i][field][size_t(s)];
+          if (v.is_null()) continue;
+          sum += v.get<double>();
+          ++n;
+        }
+        per.push_back(n ? nlohmann::json(sum / n) : nlohmann::json(nullptr));
+      }
+      rec[field] = per;
+    }
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
 std::string format_duration(double seconds) {
   const int s = static_cast<int>(seconds + 0.5);
   std::ostringstream os;
@@ -84,11 +139,16 @@ void MetricsWindow::on_record(const MicroBatchRecord& r) {
       quality_sum_[k] += r.quality;
       ++quality_n_[k];
     }
+    if (r.stage == s_.counting_stage) count_step();
     return;
   }
   loss_sum_ += double(r.loss) * r.samples;
   samples_ += r.samples;
   correct_ += r.correct_top1;
+  if (s_.counting_stage < 0) count_step();
+}
+
+void MetricsWindow::count_step() {
   if (++losses_seen_ % s_.micro_batches_per_step != 0) return;
   ++step_;
   ++window_steps_;
@@ -104,17 +164,20 @@ void MetricsWindow::report() {
   const double lr = lr_of_step_(step_ - 1);
   const double loss = loss_sum_ / std::max<int64_t>(samples_, 1);
   const double top1 = 100.0 * correct_ / std::max<int64_t>(samples_, 1);
-  std::ostringstream line;
-  line << "epoch " << epoch_ << " [" << in_epoch << "/" << s_.steps_per_epoch << "] loss "
-       << std::fixed << std::setprecision(4) << loss << " acc " << std::setprecision(2) << top1
-       << "% lr " << std::setprecision(5) << lr << " " << std::setprecision(1) << ips
-       << " img/s eta " << format_duration(eta);
-  if (s_.tty)
-    std::cerr << "\r" << line.str() << "\033[K" << std::flush;
-  else
-    std::cerr << line.str() << "\n";
+  if (s_.print) {
+    std::ostringstream line;
+    line << "epoch " << epoch_ << " [" << in_epoch << "/" << s_.steps_per_epoch << "] loss "
+         << std::fixed << std::setprecision(4) << loss << " acc " << std::setprecision(2) << top1
+         << "% lr " << std::setprecision(5) << lr << " " << std::setprecision(1) << ips
+         << " img/s eta " << format_duration(eta);
+    if (s_.tty)
+      std::cerr << "\r" << line.str() << "\033[K" << std::flush;
+    else
+      std::cerr << line.str() << "\n";
+  }
   nlohmann::json rec = {{"kind", "step"}, {"epoch", epoch_}, {"step", step_},      {"loss", loss},
                         {"top1", top1},   {"lr", lr},        {"images_per_s", ips}};
+  if (samples_ == 0) rec["loss"] = rec["top1"] = rec["images_per_s"] = nullptr;  // elsewhere
   // Each stage's figures cover the backwards it ran in this window (upstream stages run
   // theirs later than the last stage).
   const size_t K = static_cast<size_t>(s_.stages);

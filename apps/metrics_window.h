@@ -45,6 +45,12 @@ class MetricsWindow : public RunObserver {
     int64_t steps_per_epoch = 1;
     int print_freq = 50;
     bool tty = false;
+    // A rank of a multi-process run sees only its stage's records. When that stage is not
+    // the last (no losses come), its backwards count the steps (micro_batches_per_step to a
+    // step), so its window reports at the same steps as the last stage's with its own
+    // figures; -1: the losses count them.
+    int counting_stage = -1;
+    bool print = true;  // the progress line (one rank of a job prints it)
   };
   // `lr_of_step(k)`: the learning rate optimizer step k (from 0) applied; the records show
   // the rate of the window's last step (stage threads may already be further ahead).
@@ -55,6 +61,7 @@ class MetricsWindow : public RunObserver {
   void on_record(const MicroBatchRecord& record) override;
 
  private:
+  void count_step();
   void report();
 
   Settings s_;
@@ -67,6 +74,12 @@ class MetricsWindow : public RunObserver {
   std::vector<double> stale_sum_, quality_sum_, busy_now_, busy_at_window_;
   std::vector<int64_t> stale_n_, quality_n_;
 };
+
+// One job's step records from every rank's window (by rank; rank = stage x replicas +
+// replica): per (epoch, step), each stage's figures averaged over its replicas, the loss and
+// accuracy averaged over the last stage's replicas, their images/s summed.
+std::vector<nlohmann::json> merge_step_records(const std::vector<std::string>& by_rank, int stages,
+                                               int replicas);
 
 std::string format_duration(double seconds);  // "1m27s"
 

@@ -389,11 +389,18 @@ int train(TrainingPlan& p, const Cluster* cluster) {
   }
   std::unique_ptr<MetricsLog> metrics_file =
       writes ? std::make_unique<MetricsLog>(out_dir, !o.resume.empty()) : nullptr;
-  MetricsLog kept;  // the window's records on a rank that does not write them
+  // Under a launcher every rank's window keeps its records, which rank 0 merges and writes.
+  MetricsLog kept;
   MetricsLog& metrics = writes ? *metrics_file : kept;
-  MetricsWindow window({p.stages, p.micro_batches, p.steps_per_epoch, o.print_freq,
-                        static_cast<bool>(isatty(STDERR_FILENO))},
-                       &metrics, [&](int64_t k) { return schedule.lr(k); });
+  MetricsWindow::Settings ws{p.stages, p.micro_batches, p.steps_per_epoch, o.print_freq,
+                             static_cast<bool>(isatty(STDERR_FILENO))};
+  if (cluster) {
+    // Every rank's window reports at the same steps; replica 0's last stage prints.
+    const bool last = cluster->stage() == p.stages - 1;
+    if (!last) ws.counting_stage = cluster->stage();
+    ws.print = last && cluster->replica() == 0;
+  }
+  MetricsWindow window(ws, cluster ? &kept : &metrics, [&](int64_t k) { return schedule.lr(k); });
 
   if (writes)
     std::cerr << "augur: " << o.model << " on " << p.train->name() << " ("
@@ -427,7 +434,7 @@ int train(TrainingPlan& p, const Cluster* cluster) {
                   "' is intact");
     }
     step = window.steps_done();
-    if (isatty(STDERR_FILENO) && (!cluster || cluster->stage() == p.stages - 1))
+    if (isatty(STDERR_FILENO) && ws.print)
       std::cerr << "\n";  // end the progress line (printed where the losses are)
     if (cluster) {
       // Rank 0 writes what the others saw: the window's records (from the last stage) and
@@ -438,13 +445,9 @@ int train(TrainingPlan& p, const Cluster* cluster) {
           epoch_share(stats, cluster->stage(), cluster->stage() == p.stages - 1).dump());
       const auto steps = cluster->gather(std::to_string(window.steps_done()));
       if (cluster->root()) {
-        // The progress records of replica 0's last stage (the others' say the same of
-        // their own shards).
-        {
-          std::istringstream in(windows[size_t(rank_of(p.stages - 1, 0, cluster->replicas()))]);
-          for (std::string line; std::getline(in, line);)
-            if (!line.empty()) metrics.write(nlohmann::json::parse(line));
-        }
+        // The progress records: every stage's figures, over every replica.
+        for (const nlohmann::json& rec : merge_step_records(windows, p.stages, cluster->replicas()))
+          metrics.write(rec);
         stats = merge_epoch(shares, p.stages);
         step = std::stoll(steps.back());
       }

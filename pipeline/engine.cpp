@@ -149,7 +149,7 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObser
   RunStats result;
   result.losses.assign(static_cast<size_t>(s.micro_batches), NAN);
   transport_->begin_run();
-  RecordQueue queue;
+  RecordQueue queue(runs_stage(total_stages_ - 1));  // else the backwards wake the reader
   CpuTurn cpu_turn;
   std::atomic<bool> stop{false};
   RunContext c;

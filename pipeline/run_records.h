@@ -75,24 +75,27 @@ struct RecordItem {
 // along with the next wake), and only when it is waiting: on a machine with few cores every
 // wake-up takes a core from the stages, and a stage preempted in the middle of a kernel
 // leaves its thread-pool helper spinning. Real micro-batches take longer than a millisecond,
-// so training still sees every loss as it comes.
+// so training still sees every loss as it comes. Where no loss comes (a process whose stages
+// do not include the last), a backward wakes the reader instead, under the same millisecond.
 class RecordQueue {
  public:
+  explicit RecordQueue(bool losses_come = true)
+      : wake_on_(losses_come ? RecordItem::Kind::Loss : RecordItem::Kind::Backward) {}
   void push(RecordItem item) {
     const bool done = item.kind == RecordItem::Kind::Done;
-    const bool loss = item.kind == RecordItem::Kind::Loss;
+    const bool wakes = item.kind == wake_on_;
     // Notified under the lock: a Done may be the reader's last record, after which the
     // reader returns and the queue dies (it lives on the caller's stack). A notify after the
     // unlock could touch a dead condition variable, or the next run's queue built in its
     // place (seen: a stage thread hung inside pthread_cond_signal).
     std::lock_guard<std::mutex> lock(mutex_);
     items_.push_back(std::move(item));
-    if (done || (loss && std::chrono::steady_clock::now() - woke_ >= kMinWakeInterval)) {
+    if (done || (wakes && std::chrono::steady_clock::now() - woke_ >= kMinWakeInterval)) {
       pending_ = true;
       if (waiting_) cv_.notify_one();
     }
   }
-  // Everything pushed so far, in order, once a loss or a finished stage is among it.
+  // Everything pushed so far, in order, once a waking record or a finished stage is among it.
   std::deque<RecordItem> take() {
     std::unique_lock<std::mutex> lock(mutex_);
     waiting_ = true;
@@ -111,6 +114,7 @@ class RecordQueue {
   bool pending_ = false;  // a record that wakes the reader is waiting
   std::chrono::steady_clock::time_point woke_{};
   bool waiting_ = false;  // the reader is in take()
+  const RecordItem::Kind wake_on_;
 };
 
 }  // namespace augur

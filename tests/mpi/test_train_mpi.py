@@ -59,6 +59,21 @@ def epochs(path):
         return out
 
 
+def check_step_records(path, stages):
+    """Progress records of a job carry every stage's figures (gathered from its ranks), and
+    each stage's utilisation is a fraction of its window (a window whose records arrived in a
+    burst at the end would divide a stage's busy time by almost nothing)."""
+    with open(os.path.join(path, "metrics.jsonl")) as f:
+        steps = [r for r in map(json.loads, f) if r["kind"] == "step"]
+    assert steps, "no step records"
+    for r in steps:
+        assert r["loss"] is not None and r["images_per_s"] > 0, r
+        assert len(r["staleness_per_stage"]) == stages, r
+        assert all(s is not None for s in r["staleness_per_stage"]), r
+        assert all(0 < u <= 1.5 for u in r["utilisation_per_stage"]), r
+    print(f"step records: {len(steps)}, every stage's figures in each")
+
+
 def check_job_trace(path, ranks, stages, replicas, micro_batches):
     """One trace for the job: a named compute and comms track per rank; an arrow from every
     send to its receive, paired by id, between ranks of one pipeline, forward in time."""
@@ -145,6 +160,7 @@ def main():
                   "--trace", trace], b="16", limit="128")
         assert epochs(pd)[0]["step"] == 4, epochs(pd)
         check_job_trace(trace, ranks=4, stages=2, replicas=2, micro_batches=4)
+        check_step_records(pd, stages=2)
 
         # A NaN loss on the last stage's rank: every rank ends, non-zero, within seconds
         # (the launcher stops the others), and the failing rank is named once.
