@@ -2,7 +2,8 @@
 """`augur train` launched by mpirun, one process per stage, against the same run in one
 process: the same epoch figures and the same checkpoint tensors, bit for bit (each process
 uses one CPU thread, as the one-process run does here, so reductions add in the same order);
-a run stopped after epoch 0 and resumed under mpirun ends equal to the uninterrupted one; a
+a run stopped after epoch 0 and resumed under mpirun, and one killed in its second epoch and
+resumed, end equal to the uninterrupted one; a
 NaN loss on one rank stops every rank at once, naming that rank; a launch whose size is not
 --pp-stages, or a torchrun-style launch of CPU ranks, is refused before any work. Every run is bounded in time.
 
@@ -10,6 +11,7 @@ NaN loss on one rank stops every rank at once, naming that rank; a launch whose 
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,31 @@ def epochs(path):
                 r.pop(k)
             out.append(r)
         return out
+
+
+def killed_and_resumed(d, extra):
+    """A job killed (SIGKILL to every process) in its second epoch, resumed by a new mpirun
+    from the checkpoint it left, ends with the uninterrupted run's weights, bit for bit."""
+    limit = "1024"  # epochs of a few seconds, so the kill lands inside one
+    whole, killed = os.path.join(d, "whole"), os.path.join(d, "killed")
+    one(extra + ["--output-dir", whole], limit=limit)
+    job = subprocess.Popen([MPIRUN] + FLAGS + ["-np", "2", AUGUR] + SMALL +
+                           ["--lr", "0.05", "-b", "32", "--limit-train", limit] + extra +
+                           ["--output-dir", killed], env=ENV, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    first = os.path.join(killed, "model_0.safetensors")
+    deadline = time.monotonic() + LIMIT
+    while not os.path.exists(first) and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait(timeout=30)
+    assert job.returncode == -signal.SIGKILL, f"the job ended ({job.returncode}) before the kill"
+    assert not os.path.exists(os.path.join(killed, "model_1.safetensors"))
+    ranks(2, extra + ["--output-dir", killed, "--resume",
+                      os.path.join(killed, "checkpoint.safetensors")], limit=limit)
+    assert tensors(os.path.join(killed, "checkpoint.safetensors")) == \
+        tensors(os.path.join(whole, "checkpoint.safetensors")), "killed and resumed differs"
+    print("killed in epoch 1 (SIGKILL), resumed under mpirun: the uninterrupted run's weights")
 
 
 def check_step_records(path, stages):
@@ -122,6 +149,7 @@ def main():
                     tensors(os.path.join(split, "checkpoint.safetensors")), "resume differs"
                 assert epochs(resumed) == epochs(split)[1:], "resumed epoch differs"
                 print("resumed under mpirun after epoch 0: the same checkpoint")
+                killed_and_resumed(d, extra)
             os.rename(split, os.path.join(d, f"split-{schedule}{stages}"))
 
         # Two pipelines of two stages, -b 16 and 2 micro-batches each: the micro-batches of
