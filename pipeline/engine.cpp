@@ -140,10 +140,14 @@ RunStats Engine::run(const Schedule& s, const MicroBatchSource& source, RunObser
   const ExecutionPlan p = plan(s);
   if (!options_.local_stages.empty() && options_.group_communication) {
     // Across processes a transport may match as NCCL does (in order, blocking): refuse lists
-    // that would hang there before any rank starts them.
-    const RendezvousResult check = check_rendezvous(s);
-    AUGUR_ARG_CHECK(check.completes, "this schedule cannot run across processes: ", check.problem,
-                    "\n", check.grid);
+    // that would hang there before any rank starts them. Checked once per distinct lists (a
+    // synchronous schedule runs the same lists every step).
+    if (s.actions != rendezvous_checked_) {
+      const RendezvousResult check = check_rendezvous(s);
+      AUGUR_ARG_CHECK(check.completes, "this schedule cannot run across processes: ", check.problem,
+                      "\n", check.grid);
+      rendezvous_checked_ = s.actions;
+    }
   }
   const auto t_run = Clock::now();
   RunStats result;

@@ -125,8 +125,9 @@ class Engine {
   // Per stage: the activation it receives (EngineOptions::micro_batch_input); empty when
   // that is not set.
   std::vector<Shape> stage_inputs_;
-  int64_t runs_ = 0;                    // runs started (trace arrows' ids)
-  const TraceWriter* named_ = nullptr;  // the trace whose tracks were named
+  int64_t runs_ = 0;                                     // runs started (trace arrows' ids)
+  std::vector<std::vector<Action>> rendezvous_checked_;  // the lists last proven to complete
+  const TraceWriter* named_ = nullptr;                   // the trace whose tracks were named
   EngineOptions options_;
   optim::OptimizerConfig optimizer_;
   LossHead loss_;
