@@ -84,6 +84,9 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
       ->check(CLI::NonNegativeNumber);
   app->add_option("--output-dir", o->output_dir, "Where metrics, checkpoints and args.json go");
   app->add_option("--resume", o->resume, "Continue from this checkpoint")->check(CLI::ExistingFile);
+  app->add_flag("--overwrite", o->overwrite,
+                "Replace the run already in --output-dir (its metrics and checkpoints) instead "
+                "of refusing to write there");
   app->add_option("--trace", o->trace, "Write a Chrome trace of the pipeline to this file");
   app->add_option("--print-freq", o->print_freq, "Progress and metrics every N steps")
       ->check(CLI::PositiveNumber);
@@ -130,6 +133,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"quality_every", o.quality_every},
           {"output_dir", o.output_dir},
           {"resume", o.resume},
+          {"overwrite", o.overwrite},
           {"trace", o.trace},
           {"print_freq", o.print_freq},
           {"checkpoint_every", o.checkpoint_every}};

@@ -49,6 +49,7 @@ struct TrainOptions {
   // Output.
   std::string output_dir = "runs/default";
   std::string resume;
+  bool overwrite = false;  // replace the run already in --output-dir
   std::string trace;
   int print_freq = 50;
   int checkpoint_every = 0;  // also checkpoint every N optimizer steps (synchronous schedules)

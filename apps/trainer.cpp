@@ -14,6 +14,7 @@
 #include "apps/checkpoint.h"
 #include "apps/cluster.h"
 #include "apps/metrics_window.h"
+#include "apps/output_dir.h"
 #include "apps/training_plan.h"
 #include "pipeline/lowering.h"
 #include "pipeline/partitioner.h"
@@ -346,12 +347,17 @@ int train(TrainingPlan& p, const Cluster* cluster) {
       trace.set_origin(TraceWriter::now_us());
     }
   }
+  // Rank 0 claims the folder before any work: the run's files go nowhere another run keeps
+  // its own, and no second run writes there while this one does.
+  std::unique_ptr<OutputDir> claimed;
+  if (writes) {
+    claimed = std::make_unique<OutputDir>(OutputDir::claim(
+        o.output_dir, o.output_dir == TrainOptions{}.output_dir, !o.resume.empty(), o.overwrite));
+    p.options.output_dir = claimed->path().string();
+  }
   const fs::path out_dir(o.output_dir);
   const std::string args = to_json(o).dump(2);
-  if (writes) {
-    fs::create_directories(out_dir);
-    write_args(out_dir, args);
-  }
+  if (writes) write_args(out_dir, args);
 
   const optim::LrSchedule schedule = lr_schedule(o, p.steps_per_epoch);
   Engine engine(p.spec, p.placement, p.optimizer, schedule, o.seed, p.engine);

@@ -100,7 +100,7 @@ run | resnet)
   tar -C /tmp -cf "$out/profiles.tar" profiles
   echo "== augur train (resnet20, 4-stage pipedream, predict, one GPU)" | tee -a "$out/gpu-report.txt"
   timeout 150 build/release/apps/augur train --model resnet20 --data-path .carry/fashion-mnist \
-    --device cuda:0 --pp-stages 4 --output-dir /tmp/augur-train 2>&1 | tail -8 | tee -a "$out/gpu-report.txt"
+    --device cuda:0 --pp-stages 4 --output-dir /tmp/augur-train --overwrite 2>&1 | tail -8 | tee -a "$out/gpu-report.txt"
   cp /tmp/augur-train/metrics.csv "$out/train-metrics.csv" 2>/dev/null
   cp build/release/Testing/Temporary/LastTest.log "$out/ctest-gpu.log" 2>/dev/null
   ;;

@@ -142,7 +142,8 @@ def command(augur, preset, r, out_dir):
            "--seed", str(r["seed"]), "--pp-schedule", r["schedule"], "--pp-stages", str(r["k"]),
            "--micro-batches", str(p["micro_batches"] if r["schedule"] != "sequential" else 1),
            "--weight-policy", r["policy"], "--predictor", r["predictor"],
-           "-j", str(p["workers"]), "--output-dir", out_dir, "--print-freq", "1000000"]
+           "-j", str(p["workers"]), "--output-dir", out_dir, "--overwrite",
+           "--print-freq", "1000000"]
     cmd += device_flags(p)
     if r["schedule"] == "pipedream" and r["policy"].startswith("predict"):
         cmd += ["--quality-every", "10"]
@@ -547,7 +548,7 @@ def cmd_timing(args):
                    "1", "-b", str(p["batch"]), "--seed", "1", "--pp-schedule", sched,
                    "--pp-stages", str(k), "--micro-batches", str(m), "--weight-policy",
                    "latest", "--predictor", "none", "--quality-every", "0", "-j",
-                   str(p["workers"]), "--output-dir", d, "--print-freq", "1000000"]
+                   str(p["workers"]), "--output-dir", d, "--overwrite", "--print-freq", "1000000"]
             cmd += device_flags(p)
             with open(os.path.join(d, "log.txt"), "w") as log:
                 log.write(" ".join(shlex.quote(c) for c in cmd) + "\n")

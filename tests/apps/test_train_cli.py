@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """End-to-end checks of `augur train` and `augur eval` through the command line, on small
 synthetic data: resuming gives identical results, a failed checkpoint write or a NaN loss
-leaves the last checkpoint intact, bad flags are refused naming them, --config works.
+leaves the last checkpoint intact, bad flags are refused naming them, --config works, an
+output folder holding another run (or in use by one) is refused or replaced on request.
 
     test_train_cli.py AUGUR CASE
 """
+import fcntl
 import hashlib
 import json
 import os
@@ -96,6 +98,44 @@ def case_flags(d):
         p = run(args + ["--output-dir", os.path.join(d, "x")], expect_ok=False)
         text = p.stdout + p.stderr
         assert needle in text, f"{args}: {needle!r} not in {text!r}"
+
+
+def case_outdir(d):
+    # A folder that holds a run is refused, the earlier run left as it was.
+    out = os.path.join(d, "o")
+    run(SMALL + ["--epochs", "2", "--output-dir", out])
+    metrics = os.path.join(out, "metrics.jsonl")
+    before = digest(metrics)
+    p = run(SMALL + ["--epochs", "1", "--output-dir", out], expect_ok=False)
+    assert "holds another run" in p.stderr and "--overwrite" in p.stderr and \
+        "--resume" in p.stderr, p.stderr
+    assert digest(metrics) == before, "the earlier run's metrics changed"
+    # --overwrite replaces it whole: no model_1 of the old run beside the new run's model_0.
+    run(SMALL + ["--epochs", "1", "--output-dir", out, "--overwrite"])
+    assert not os.path.exists(os.path.join(out, "model_1.safetensors"))
+    assert len(epochs(out)) == 1, epochs(out)
+    # A second run while one writes there: refused, naming the holder (the lock taken here
+    # as a run takes it).
+    with open(os.path.join(out, ".augur.lock"), "r+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.seek(0)
+        lock.truncate()
+        lock.write("424242")
+        lock.flush()
+        p = run(SMALL + ["--epochs", "1", "--output-dir", out, "--overwrite"], expect_ok=False)
+        assert "in use by another augur run (process 424242)" in p.stderr, p.stderr
+    # The default folder moves on to the next free one, and says so.
+    cwd = os.getcwd()
+    os.chdir(d)
+    try:
+        run(SMALL + ["--epochs", "1"])
+        p = run(SMALL + ["--epochs", "1"])
+        assert "writing to 'runs/default-1' instead" in p.stderr, p.stderr
+        with open(os.path.join("runs", "default-1", "args.json")) as f:
+            assert json.load(f)["output_dir"] == "runs/default-1"
+        assert len(epochs(os.path.join("runs", "default"))) == 1
+    finally:
+        os.chdir(cwd)
 
 
 def case_config(d):

@@ -9,6 +9,7 @@ NaN loss on one rank stops every rank at once, naming that rank; a launch whose 
 
     test_train_mpi.py AUGUR MPIRUN [MPIRUN FLAGS...]
 """
+import fcntl
 import json
 import os
 import signal
@@ -75,9 +76,29 @@ def killed_and_resumed(d, extra):
     deadline = time.monotonic() + LIMIT
     while not os.path.exists(first) and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
+    # Every process of the job: mpirun's group, and the ranks (OpenMPI may start them in
+    # groups of their own), found by the folder on their command line.
     os.killpg(job.pid, signal.SIGKILL)
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if killed.encode() in f.read() and int(pid) != os.getpid():
+                    os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
     job.wait(timeout=30)
     assert job.returncode == -signal.SIGKILL, f"the job ended ({job.returncode}) before the kill"
+    # The folder's lock goes with the last process that held it.
+    with open(os.path.join(killed, ".augur.lock")) as lock:
+        until = time.monotonic() + 30
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < until, "a killed rank still holds the output folder"
+                time.sleep(0.1)
     assert not os.path.exists(os.path.join(killed, "model_1.safetensors"))
     ranks(2, extra + ["--output-dir", killed, "--resume",
                       os.path.join(killed, "checkpoint.safetensors")], limit=limit)
