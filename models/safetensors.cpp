@@ -34,6 +34,10 @@ const std::map<std::string, size_t>& dtype_sizes() {
 }  // namespace
 
 int64_t SafetensorsEntry::numel() const {
+  // A zero dimension first: the others' product alone may exceed 64 bits (parse allows that
+  // only for an empty tensor).
+  for (int64_t d : shape)
+    if (d == 0) return 0;
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
@@ -116,10 +120,23 @@ SafetensorsFile SafetensorsFile::parse(std::vector<uint8_t> bytes, const std::st
     e.dtype = v["dtype"].get<std::string>();
     if (!dtype_sizes().count(e.dtype))
       bad_file(source, "tensor '" + name + "' has unknown dtype '" + e.dtype + "'");
+    // Dimensions are unsigned 64-bit in the file: each must fit Augur's signed sizes, and
+    // their product and byte count must not wrap (a wrapped count could pass the size check
+    // below with a tiny data range).
+    uint64_t numel = 1, bytes_needed = 0;
+    bool wraps = false;
     for (const auto& d : v["shape"]) {
       if (!d.is_number_unsigned()) bad_file(source, "tensor '" + name + "' has a bad dimension");
-      e.shape.push_back(d.get<int64_t>());
+      const uint64_t u = d.get<uint64_t>();
+      if (u > uint64_t(INT64_MAX))
+        bad_file(source, "tensor '" + name + "' has dimension " + std::to_string(u) +
+                             ", above the largest size Augur holds (2^63 - 1)");
+      e.shape.push_back(static_cast<int64_t>(u));
+      wraps |= __builtin_mul_overflow(numel, u, &numel);
     }
+    wraps |= __builtin_mul_overflow(numel, safetensors_dtype_size(e.dtype), &bytes_needed);
+    if (wraps || numel > uint64_t(INT64_MAX))
+      bad_file(source, "tensor '" + name + "' has a shape of more elements than 64 bits count");
     const auto& off = v["data_offsets"];
     if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       bad_file(source, "tensor '" + name + "' has non-integer data_offsets");
@@ -129,10 +146,9 @@ SafetensorsFile SafetensorsFile::parse(std::vector<uint8_t> bytes, const std::st
       bad_file(source, "tensor '" + name + "' data_offsets [" + std::to_string(e.begin) + ", " +
                            std::to_string(e.end) + ") fall outside the data area of " +
                            std::to_string(data_size) + " bytes (truncated file?)");
-    const uint64_t expected = static_cast<uint64_t>(e.numel()) * safetensors_dtype_size(e.dtype);
-    if (e.bytes() != expected)
+    if (e.bytes() != bytes_needed)
       bad_file(source, "tensor '" + name + "' spans " + std::to_string(e.bytes()) +
-                           " bytes but its dtype and shape need " + std::to_string(expected));
+                           " bytes but its dtype and shape need " + std::to_string(bytes_needed));
     f.entries_[name] = e;
   }
 
@@ -175,7 +191,8 @@ void SafetensorsWriter::add(const std::string& name, const std::string& dtype,
   int64_t numel = 1;
   for (int64_t d : shape) {
     AUGUR_ARG_CHECK(d >= 0, "tensor '", name, "' has a negative dimension");
-    numel *= d;
+    AUGUR_ARG_CHECK(!__builtin_mul_overflow(numel, d, &numel), "tensor '", name,
+                    "' has more elements than 64 bits count");
   }
   AUGUR_ARG_CHECK(static_cast<size_t>(numel) * safetensors_dtype_size(dtype) == bytes, "tensor '",
                   name, "': ", bytes, " bytes do not match dtype ", dtype, " and its shape");

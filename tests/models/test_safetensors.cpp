@@ -80,6 +80,34 @@ TEST_CASE("corrupt safetensors files are rejected with clear errors", "[models]"
   expect_rejected(with_header(R"({"__metadata__":{"k":1}})", 0), "not a string");
 }
 
+TEST_CASE("crafted shapes whose sizes overflow 64 bits are rejected", "[models]") {
+  // [2^64 - 1, 2^64 - 1] multiplies to 1 modulo 2^64; read as signed, each is -1.
+  expect_rejected(with_header(R"({"a":{"dtype":"U8","shape":[18446744073709551615,)"
+                              R"(18446744073709551615],"data_offsets":[0,1]}})",
+                              1),
+                  "dimension 18446744073709551615");
+  // [2^32, 2^32] wraps to 0 elements, which an empty data range would match.
+  expect_rejected(with_header(R"({"a":{"dtype":"U8","shape":[4294967296,4294967296],)"
+                              R"("data_offsets":[0,0]}})",
+                              0),
+                  "more elements than 64 bits");
+  // 2^62 F32 elements are 2^64 bytes: zero after wrapping.
+  expect_rejected(with_header(R"({"a":{"dtype":"F32","shape":[4611686018427387904],)"
+                              R"("data_offsets":[0,0]}})",
+                              0),
+                  "more elements than 64 bits");
+  // A zero dimension beside a large one is an empty tensor, and is read as one.
+  const auto empty = with_header(
+      R"({"a":{"dtype":"F32","shape":[9223372036854775807,0],"data_offsets":[0,0]}})", 0);
+  CHECK(SafetensorsFile::parse(empty, "ok.safetensors").entry("a").numel() == 0);
+  const auto wide = with_header(
+      R"({"a":{"dtype":"F32","shape":[4611686018427387904,2,0],"data_offsets":[0,0]}})", 0);
+  CHECK(SafetensorsFile::parse(wide, "ok.safetensors").entry("a").numel() == 0);
+  SafetensorsWriter w;
+  CHECK_THROWS_WITH(w.add("a", "U8", {int64_t(1) << 40, int64_t(1) << 40}, nullptr, 0),
+                    Catch::Contains("64 bits"));
+}
+
 TEST_CASE("a truncated copy of a valid file is rejected", "[models]") {
   const std::vector<float> w(100, 1.f);
   SafetensorsWriter writer;
