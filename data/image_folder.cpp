@@ -22,6 +22,15 @@ bool is_jpeg_name(const fs::path& p) {
   return ext == ".jpg" || ext == ".jpeg";
 }
 
+// The class sub-folders of a split, sorted (byte order).
+std::vector<std::string> class_folders(const fs::path& folder) {
+  std::vector<std::string> out;
+  for (const fs::directory_entry& e : fs::directory_iterator(folder))
+    if (e.is_directory()) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
 ImageFolderDataset::ImageFolderDataset(const ImageFolderOptions& options) : options_(options) {
@@ -31,12 +40,18 @@ ImageFolderDataset::ImageFolderDataset(const ImageFolderOptions& options) : opti
   folder_ = folder.string();
   std::error_code ec;
   if (!fs::is_directory(folder, ec)) AUGUR_THROW(folder_, ": no such folder");
-  for (const fs::directory_entry& e : fs::directory_iterator(folder)) {
-    if (e.is_directory()) classes_.push_back(e.path().filename().string());
-  }
-  if (classes_.empty()) AUGUR_THROW(folder_, ": no class folders");
-  std::sort(classes_.begin(), classes_.end());
+  const std::vector<std::string> here = class_folders(folder);
+  if (here.empty()) AUGUR_THROW(folder_, ": no class folders");
+  // The training split's classes number both splits (torchvision's one class list).
+  const fs::path train = fs::path(options.root) / "train";
+  classes_ =
+      options.split == Split::Train || !fs::is_directory(train, ec) ? here : class_folders(train);
+  for (const std::string& c : here)
+    if (!std::binary_search(classes_.begin(), classes_.end(), c))
+      AUGUR_THROW((folder / c).string(), ": class '", c, "' is not among the ", classes_.size(),
+                  " classes of ", train.string(), " (one class list numbers both splits)");
   for (size_t k = 0; k < classes_.size(); ++k) {
+    if (!std::binary_search(here.begin(), here.end(), classes_[k])) continue;  // none here
     const fs::path dir = folder / classes_[k];
     // (folder, file name) pairs: sorting them orders files as torchvision does (a sorted
     // os.walk, then sorted names), so a folder's own files precede its sub-folders'.

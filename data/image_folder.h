@@ -1,5 +1,7 @@
 // Image folders in torchvision's ImageFolder layout: <root>/train/<class>/**.jpg and
-// <root>/val/<class>/**.jpg. Classes are the sub-folders in sorted (byte) order; files are
+// <root>/val/<class>/**.jpg. Classes are the sub-folders of train/ in sorted (byte) order,
+// one list for both splits (so a class's index is the same in each); a val/ class that
+// train/ lacks is an error when the split is opened, before any training. Files are
 // found recursively and ordered as torchvision orders them. Only JPEG files (.jpg, .jpeg, any case)
 // are samples; other files are ignored, so a class folder without JPEGs is an error. Images are
 // decoded when asked for (in the loader's workers) with torchvision's standard transforms: training

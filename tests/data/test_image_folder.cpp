@@ -111,6 +111,28 @@ TEST_CASE("image folder: the training transform is random but fixed by the rng",
   CHECK(eval[0] < eval[23 * 3]);
 }
 
+TEST_CASE("image folder: one class list, from train/, numbers both splits",
+          "[data][image_folder]") {
+  TempDir dir;
+  make_folder(dir);  // train/{apple, banana, cherry}, val/apple
+  const std::vector<uint8_t> green = solid_rgb(8, 8, 20, 200, 30);
+  std::filesystem::create_directories(dir.file("val/cherry"));
+  write_jpeg(dir.file("val/cherry/c.jpg"), green.data(), 8, 8);
+  // val/ lacks banana: cherry is still class 2, as in training, and there are 3 classes.
+  const ImageFolderDataset val(options_for(dir, Split::Test));
+  CHECK(val.classes() == std::vector<std::string>{"apple", "banana", "cherry"});
+  CHECK(val.num_classes() == 3);
+  REQUIRE(val.size() == 2);
+  CHECK(val.label(0) == 0);
+  CHECK(val.label(1) == 2);
+  // A class training never saw (torchvision would number eel 1, as banana): refused when
+  // the split is opened, naming the folder.
+  std::filesystem::create_directories(dir.file("val/eel"));
+  write_jpeg(dir.file("val/eel/e.jpg"), green.data(), 8, 8);
+  CHECK_THROWS_WITH(ImageFolderDataset(options_for(dir, Split::Test)),
+                    Contains(dir.file("val/eel")) && Contains("not among the 3 classes"));
+}
+
 TEST_CASE("image folder: errors name the file or folder", "[data][image_folder]") {
   TempDir dir;
   SECTION("missing split folder") {
