@@ -1,5 +1,7 @@
 #include "apps/checkpoint.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <set>
 
@@ -65,6 +67,32 @@ void save_checkpoint(const std::string& path, const Engine& engine, const Traini
   out.write(path);
 }
 
+namespace {
+
+// A count from the metadata: digits only, at most 2^62 (room for the steps still to come).
+int64_t parse_count(const std::string& path, const char* key, const std::string& text) {
+  const bool digits =
+      !text.empty() && text.size() <= 19 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const int64_t v = digits ? std::stoll(text) : -1;
+  if (!digits || v > (int64_t(1) << 62))
+    throw Error("'" + path + "': damaged training state: " + key + " = \"" + text +
+                "\" is not a count of 0 to 2^62");
+  return v;
+}
+
+// NaN or infinite weights would train (or evaluate) into garbage without a word.
+void check_finite(const std::string& path, const Engine& engine) {
+  const auto weights = engine.weights();
+  for (size_t r = 0; r < weights.size(); ++r)
+    for (float w : weights[r])
+      if (!std::isfinite(w))
+        throw Error("'" + path + "': the weights of stage " + std::to_string(r) +
+                    " hold NaN or infinity (a run that diverged, or a damaged file)");
+}
+
+}  // namespace
+
 TrainingState load_checkpoint(const std::string& path, Engine* engine) {
   const SafetensorsFile f = SafetensorsFile::read(path);
   auto meta = [&](const char* key) {
@@ -74,16 +102,13 @@ TrainingState load_checkpoint(const std::string& path, Engine* engine) {
     return it->second;
   };
   TrainingState s;
-  try {
-    s.epoch = std::stoll(meta("augur.epoch"));
-    s.steps_done = std::stoll(meta("augur.steps_done"));
-  } catch (const std::logic_error&) {
-    throw Error("'" + path + "': damaged training state in the metadata");
-  }
+  s.epoch = parse_count(path, "augur.epoch", meta("augur.epoch"));
+  s.steps_done = parse_count(path, "augur.steps_done", meta("augur.steps_done"));
   s.balance = meta("augur.balance");
   s.model = meta("augur.model");
   s.args_json = f.metadata().count("augur.args") ? f.metadata().at("augur.args") : "";
   import_all(f, engine);
+  check_finite(path, *engine);
   for (int k = 0; k < 2; ++k) {
     std::vector<std::vector<float>> arenas;
     bool any = false;
@@ -125,6 +150,7 @@ TrainingState load_checkpoint(const std::string& path, Engine* engine) {
 
 void load_model_weights(const std::string& path, Engine* engine) {
   import_all(SafetensorsFile::read(path), engine);
+  check_finite(path, *engine);
 }
 
 }  // namespace augur

@@ -387,6 +387,18 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     if (s.model != o.model || s.balance != p.balance_text())
       throw Error("--resume '" + o.resume + "' was written by " + s.model + " split " + s.balance +
                   ", this run is " + o.model + " split " + p.balance_text());
+    // The training state must fit this run before it is trusted with the next step.
+    if (s.epoch >= o.epochs)
+      throw Error("--resume '" + o.resume + "' has completed " + std::to_string(s.epoch) +
+                  " epochs, and --epochs is " + std::to_string(o.epochs) +
+                  ": nothing is left to train (raise --epochs to go on)");
+    const int64_t spe = p.steps_per_epoch;
+    if (s.steps_done < s.epoch * spe || s.steps_done > (s.epoch + 1) * spe)
+      throw Error("--resume '" + o.resume + "': its " + std::to_string(s.steps_done) +
+                  " steps do not fit epoch " + std::to_string(s.epoch) + " of " +
+                  std::to_string(spe) +
+                  " steps each (written with another -b, --limit-train "
+                  "or data set?)");
     first_epoch = s.epoch;
     step = s.steps_done;
     if (writes)

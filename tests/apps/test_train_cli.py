@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import json
 import os
+import struct
 import sys
 import tempfile
 
@@ -136,6 +137,57 @@ def case_outdir(d):
         assert len(epochs(os.path.join("runs", "default"))) == 1
     finally:
         os.chdir(cwd)
+
+
+def rewrite_checkpoint(src, dst, metadata=None, nan_in=None):
+    """A copy of a safetensors checkpoint with metadata fields replaced, or a NaN written
+    into the first value of tensor `nan_in`."""
+    with open(src, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    data = bytearray(raw[8 + n:])
+    if metadata:
+        header["__metadata__"].update(metadata)
+    if nan_in:
+        begin = header[nan_in]["data_offsets"][0]
+        data[begin:begin + 4] = struct.pack("<f", float("nan"))
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(dst, "wb") as f:
+        f.write(len(text).to_bytes(8, "little") + text + bytes(data))
+
+
+def case_checkpoint(d):
+    # Training state read from a checkpoint is checked against the run before it is trusted.
+    out = os.path.join(d, "run")
+    run(SMALL + ["--epochs", "1", "--output-dir", out])
+    ckpt = os.path.join(out, "checkpoint.safetensors")
+    bad = os.path.join(d, "bad.safetensors")
+    cases = [
+        ({"augur.epoch": "-1000000"}, "is not a count"),
+        ({"augur.epoch": "1junk"}, "is not a count"),
+        ({"augur.steps_done": "99999999999999999999"}, "is not a count"),
+        ({"augur.steps_done": "3"}, "do not fit epoch 1"),
+    ]
+    for meta, needle in cases:
+        rewrite_checkpoint(ckpt, bad, metadata=meta)
+        p = run(SMALL + ["--epochs", "3", "--output-dir", os.path.join(d, "r"), "--resume", bad],
+                expect_ok=False)
+        assert needle in p.stderr and bad in p.stderr, (meta, p.stderr)
+    # A finished run: nothing to train, said so, non-zero.
+    p = run(SMALL + ["--epochs", "1", "--output-dir", out, "--resume", ckpt], expect_ok=False)
+    assert "nothing is left to train" in p.stderr, p.stderr
+    # NaN weights: refused by --resume and by eval, naming the file.
+    rewrite_checkpoint(ckpt, bad, nan_in="conv1.weight")
+    p = run(SMALL + ["--epochs", "2", "--output-dir", os.path.join(d, "n"), "--resume", bad],
+            expect_ok=False)
+    assert "NaN or infinity" in p.stderr and bad in p.stderr, p.stderr
+    p = run(["eval", "--weights", bad, "--dataset", "synthetic", "--image-size", "16",
+             "--limit-test", "64", "-j", "1"], expect_ok=False)
+    assert "NaN or infinity" in p.stderr and bad in p.stderr, p.stderr
+    # The untouched checkpoint still resumes.
+    run(SMALL + ["--epochs", "2", "--output-dir", out, "--resume", ckpt])
 
 
 def case_config(d):
