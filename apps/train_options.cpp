@@ -91,7 +91,8 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->add_option("--print-freq", o->print_freq, "Progress and metrics every N steps")
       ->check(CLI::PositiveNumber);
   app->add_option("--checkpoint-every", o->checkpoint_every,
-                  "Also checkpoint every N optimizer steps (synchronous schedules)")
+                  "Also checkpoint every N optimizer steps (pipedream: runs each epoch as "
+                  "segments of N steps, its pipeline drained at each segment's end)")
       ->check(CLI::NonNegativeNumber);
 }
 

@@ -52,7 +52,7 @@ struct TrainOptions {
   bool overwrite = false;  // replace the run already in --output-dir
   std::string trace;
   int print_freq = 50;
-  int checkpoint_every = 0;  // also checkpoint every N optimizer steps (synchronous schedules)
+  int checkpoint_every = 0;  // also checkpoint every N optimizer steps (pipedream: segments)
   // augur eval
   std::string weights;
 };

@@ -4,15 +4,18 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "apps/checkpoint.h"
 #include "apps/cluster.h"
+#include "apps/graceful_stop.h"
 #include "apps/metrics_window.h"
 #include "apps/output_dir.h"
 #include "apps/training_plan.h"
@@ -80,10 +83,14 @@ MicroBatch whole(const std::shared_ptr<const data::Batch>& b) {
   return {b->images_view(), b->labels_view(), b};
 }
 
-// One epoch: synchronous schedules run once per mini-batch (M micro-batches, one step);
-// pipedream runs the whole epoch as one pipeline without flushes, a micro-batch per step.
-EpochStats run_epoch(Engine& engine, TrainingPlan& p, MetricsWindow& window,
-                     const std::function<void()>& after_step) {
+// One epoch from batch `first_batch` (the loader already there): synchronous schedules run
+// once per mini-batch (M micro-batches, one step); pipedream runs the epoch as one pipeline
+// without flushes, a micro-batch per step, or as segments of `segment` steps counted from the
+// epoch's start, the pipeline drained at each segment's end (there a checkpoint holds all the
+// next step needs, so a run resumed from it goes on exactly as the uninterrupted one).
+// `at_boundary` runs after each step or segment; false stops the epoch there.
+EpochStats run_epoch(Engine& engine, TrainingPlan& p, MetricsWindow& window, int64_t first_batch,
+                     int64_t segment, const std::function<bool()>& at_boundary) {
   EpochStats stats(p.stages);
   data::Loader& loader = *p.loader;
   if (p.synchronous) {
@@ -99,25 +106,35 @@ EpochStats run_epoch(Engine& engine, TrainingPlan& p, MetricsWindow& window,
                               b->labels_view().slice_batch((first + mb) * per, per), b};
           },
           &window));
-      after_step();
+      if (!at_boundary()) break;
     }
     return stats;
   }
-  const Schedule s = lower(make_schedule(p.kind, p.stages, static_cast<int>(p.steps_per_epoch)));
-  int expected = 0;
-  stats.add(engine.run(
-      s,
-      [&](int mb) {
-        AUGUR_CHECK(mb == expected, "stage 0 asked for micro-batch ", mb, ", expected ", expected);
-        ++expected;
-        auto b = loader.next();
-        AUGUR_CHECK(b != nullptr, "the loader ran out of batches at ", mb);
-        if (p.replicas == 1) return whole(b);
-        const int64_t per = b->size / p.replicas;  // this replica's share
-        return MicroBatch{b->images_view().slice_batch(p.replica * per, per),
-                          b->labels_view().slice_batch(p.replica * per, per), b};
-      },
-      &window));
+  std::map<int64_t, Schedule> lowered;  // by segment length
+  for (int64_t at = first_batch; at < p.steps_per_epoch;) {
+    const int64_t end = std::min(p.steps_per_epoch, (at / segment + 1) * segment);
+    const int n = static_cast<int>(end - at);
+    auto it = lowered.find(n);
+    if (it == lowered.end())
+      it = lowered.emplace(n, lower(make_schedule(p.kind, p.stages, n))).first;
+    int expected = 0;
+    stats.add(engine.run(
+        it->second,
+        [&](int mb) {
+          AUGUR_CHECK(mb == expected, "stage 0 asked for micro-batch ", mb, ", expected ",
+                      expected);
+          ++expected;
+          auto b = loader.next();
+          AUGUR_CHECK(b != nullptr, "the loader ran out of batches at ", at + mb);
+          if (p.replicas == 1) return whole(b);
+          const int64_t per = b->size / p.replicas;  // this replica's share
+          return MicroBatch{b->images_view().slice_batch(p.replica * per, per),
+                            b->labels_view().slice_batch(p.replica * per, per), b};
+        },
+        &window));
+    at = end;
+    if (!at_boundary()) break;
+  }
   return stats;
 }
 
@@ -402,8 +419,8 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     first_epoch = s.epoch;
     step = s.steps_done;
     if (writes)
-      std::cerr << "augur: resumed from '" << o.resume << "' after epoch " << s.epoch << " (step "
-                << s.steps_done << ")\n";
+      std::cerr << "augur: resumed from '" << o.resume << "' at epoch " << s.epoch << ", step "
+                << s.steps_done << "\n";
   }
   std::unique_ptr<MetricsLog> metrics_file =
       writes ? std::make_unique<MetricsLog>(out_dir, !o.resume.empty()) : nullptr;
@@ -432,18 +449,40 @@ int train(TrainingPlan& p, const Cluster* cluster) {
               << "\n";
 
   const std::string checkpoint = (out_dir / "checkpoint.safetensors").string();
+  // SIGINT/SIGTERM stop at the next checkpoint point (one process only: see graceful_stop.h).
+  std::unique_ptr<GracefulStop> graceful = cluster ? nullptr : std::make_unique<GracefulStop>();
+  const auto stopped_message = [&](int64_t epoch, int64_t at_step) {
+    std::cerr << "augur: stopped by "
+              << (GracefulStop::requested() == SIGINT ? "SIGINT" : "SIGTERM") << " in epoch "
+              << epoch << " after step " << at_step << "; checkpoint '" << checkpoint
+              << "'; to go on, run the same command with --resume " << checkpoint << "\n";
+    return 128 + GracefulStop::requested();
+  };
+  // Pipedream drains its pipeline only where a checkpoint may be taken: every
+  // --checkpoint-every steps, else at the epoch's end.
+  const int64_t segment = o.checkpoint_every > 0 ? o.checkpoint_every : p.steps_per_epoch;
   EvalStats last_eval;
   for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    p.loader->start_epoch(epoch);
+    // A checkpoint taken inside an epoch resumes at its next batch (the loader serves the
+    // same batches, augmented the same, as in an uninterrupted epoch).
+    const int64_t first_batch = epoch == first_epoch ? step - epoch * p.steps_per_epoch : 0;
+    p.loader->start_epoch(epoch, first_batch);
     window.start_epoch(epoch, step);
     EpochStats stats(p.stages);
+    bool stopped = false;
     try {
-      stats = run_epoch(engine, p, window, [&] {
-        if (o.checkpoint_every > 0 && window.steps_done() % o.checkpoint_every == 0)
+      stats = run_epoch(engine, p, window, first_batch, segment, [&] {
+        const int64_t done = window.steps_done();
+        if (done == (epoch + 1) * p.steps_per_epoch) return true;  // the epoch's end: below
+        const bool stop = GracefulStop::requested() != 0;
+        const bool due =
+            o.checkpoint_every > 0 && (!p.synchronous || done % o.checkpoint_every == 0);
+        if (due || stop)
           if (Engine* e = assembled())
-            save_checkpoint(checkpoint, *e,
-                            {epoch, window.steps_done(), p.balance_text(), o.model, args});
+            save_checkpoint(checkpoint, *e, {epoch, done, p.balance_text(), o.model, args});
+        stopped = stop;
+        return !stop;
       });
     } catch (const NonFiniteLoss& e) {
       throw Error("loss became " + std::to_string(e.loss) + " at epoch " + std::to_string(epoch) +
@@ -454,6 +493,7 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     step = window.steps_done();
     if (isatty(STDERR_FILENO) && ws.print)
       std::cerr << "\n";  // end the progress line (printed where the losses are)
+    if (stopped) return stopped_message(epoch, step);
     if (cluster) {
       // Rank 0 writes what the others saw: the window's records (from the last stage) and
       // every stage's share of the epoch's figures. Steps are counted from the losses, so
@@ -485,6 +525,7 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     save_checkpoint(checkpoint, *model, ts);
     save_checkpoint((out_dir / ("model_" + std::to_string(epoch) + ".safetensors")).string(),
                     *model, ts);
+    if (GracefulStop::requested() && epoch + 1 < o.epochs) return stopped_message(epoch, step);
   }
   if (!o.trace.empty()) {
     if (!cluster) {

@@ -10,8 +10,12 @@ import fcntl
 import hashlib
 import json
 import os
+import random
+import signal
 import struct
+import subprocess
 import sys
+import time
 import tempfile
 
 from augur_cli import run_augur, tensors  # noqa: E402 (beside this script)
@@ -188,6 +192,61 @@ def case_checkpoint(d):
     assert "NaN or infinity" in p.stderr and bad in p.stderr, p.stderr
     # The untouched checkpoint still resumes.
     run(SMALL + ["--epochs", "2", "--output-dir", out, "--resume", ckpt])
+
+
+def started(args):
+    return subprocess.Popen([AUGUR] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for(path, job):
+    deadline = time.monotonic() + 120
+    while not os.path.exists(path):
+        assert job.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < deadline, f"no {path}"
+        time.sleep(0.005)
+
+
+def case_midepoch(d):
+    # Checkpoints inside an epoch resume exactly: a run stopped by SIGINT, or killed with
+    # SIGKILL, and resumed from its last checkpoint ends with the uninterrupted run's weights,
+    # for gpipe (a checkpoint every 3 of 8 steps an epoch) and pipedream (segments of 3 steps).
+    for schedule in ("gpipe", "pipedream"):
+        args = SMALL + ["--pp-schedule", schedule, "--micro-batches", "2", "--epochs", "2",
+                        "--checkpoint-every", "3"]
+        whole = os.path.join(d, schedule + "-whole")
+        run(args + ["--output-dir", whole])
+        final = tensors(os.path.join(whole, "checkpoint.safetensors"))
+        for how in ("SIGINT", "SIGKILL"):
+            out = os.path.join(d, f"{schedule}-{how}")
+            ckpt = os.path.join(out, "checkpoint.safetensors")
+            job = started(args + ["--output-dir", out])
+            wait_for(ckpt, job)
+            if how == "SIGKILL":
+                time.sleep(random.uniform(0, 0.3))
+            job.send_signal(getattr(signal, how))
+            _, err = job.communicate(timeout=120)
+            if how == "SIGINT":
+                assert job.returncode == 130, (job.returncode, err)
+                assert "stopped by SIGINT" in err and "--resume " + ckpt in err, err
+            else:
+                assert job.returncode == -signal.SIGKILL, (job.returncode, err)
+            p = run(args + ["--output-dir", out, "--resume", ckpt])
+            assert "resumed from" in p.stderr, p.stderr
+            assert tensors(ckpt) == final, f"{schedule}: stopped by {how} and resumed differs"
+            print(f"{schedule}: stopped by {how}, resumed: the uninterrupted run's weights")
+    # A second signal ends the run at once; the checkpoint on disk stays whole.
+    out = os.path.join(d, "twice")
+    ckpt = os.path.join(out, "checkpoint.safetensors")
+    job = started(SMALL + ["--epochs", "2", "--checkpoint-every", "1", "--pp-schedule", "gpipe",
+                           "--output-dir", out])
+    wait_for(ckpt, job)
+    job.send_signal(signal.SIGINT)
+    job.send_signal(signal.SIGINT)
+    job.communicate(timeout=60)
+    assert job.returncode == 130, job.returncode
+    run(["eval", "--weights", ckpt, "--dataset", "synthetic", "--image-size", "16",
+         "--limit-test", "64", "-j", "1"])
 
 
 def case_config(d):
