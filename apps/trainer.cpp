@@ -83,6 +83,34 @@ MicroBatch whole(const std::shared_ptr<const data::Batch>& b) {
   return {b->images_view(), b->labels_view(), b};
 }
 
+std::string host_name() {
+  char name[256] = {};
+  return gethostname(name, sizeof name - 1) == 0 ? name : "";
+}
+
+// One trace from every rank's part (its trace, host, clock origin and barrier time). On one
+// machine the ranks share the monotonic clock, so their times line up exactly (counted from
+// rank 0's barrier); across machines each rank counts from its own exit of the start-up
+// barrier, as close as that barrier's skew.
+nlohmann::json job_trace(const std::vector<std::string>& parts) {
+  std::vector<nlohmann::json> traces, info;
+  for (const std::string& text : parts) {
+    info.push_back(nlohmann::json::parse(text));
+    traces.push_back(std::move(info.back()["trace"]));
+  }
+  bool one_host = true;
+  for (const auto& r : info) one_host &= r["host"] == info[0]["host"];
+  std::vector<double> shifts;
+  for (const auto& r : info) {
+    const double barrier = r["barrier_us"].get<double>();
+    shifts.push_back(one_host ? r["clock_origin_us"].get<double>() -
+                                    info[0]["clock_origin_us"].get<double>() -
+                                    info[0]["barrier_us"].get<double>()
+                              : -barrier);
+  }
+  return TraceWriter::merge(traces, shifts);
+}
+
 // One epoch from batch `first_batch` (the loader already there): synchronous schedules run
 // once per mini-batch (M micro-batches, one step); pipedream runs the epoch as one pipeline
 // without flushes, a micro-batch per step, or as segments of `segment` steps counted from the
@@ -353,15 +381,16 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     if (cluster->root()) std::cerr << "augur: " << cluster->layout() << "\n";
   }
   TraceWriter trace;
+  double barrier_us = 0;  // when this rank left the start-up barrier (trace time)
   if (!o.trace.empty()) {
     p.engine.trace = &trace;
     if (cluster) {
-      // One trace for the job: every rank's tracks (pid = rank) on one time line, counted
-      // from the moment all ranks leave this barrier; rank 0 merges them at the end.
+      // One trace for the job: every rank's tracks (pid = rank), merged by rank 0 at the end
+      // onto one time line (job_trace).
       p.engine.trace_replica = cluster->replica();
       p.engine.trace_replicas = cluster->replicas();
       cluster->barrier();
-      trace.set_origin(TraceWriter::now_us());
+      barrier_us = TraceWriter::now_us();
     }
   }
   // Rank 0 claims the folder before any work: the run's files go nowhere another run keeps
@@ -531,12 +560,12 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     if (!cluster) {
       trace.write(o.trace);
     } else {
-      const std::vector<std::string> parts = cluster->gather(trace.to_json().dump());
-      if (cluster->root()) {
-        std::vector<nlohmann::json> all;
-        for (const std::string& part : parts) all.push_back(nlohmann::json::parse(part));
-        TraceWriter::write(TraceWriter::merge(all), o.trace);
-      }
+      const nlohmann::json part = {{"trace", trace.to_json()},
+                                   {"host", host_name()},
+                                   {"clock_origin_us", TraceWriter::clock_origin_us()},
+                                   {"barrier_us", barrier_us}};
+      const std::vector<std::string> parts = cluster->gather(part.dump());
+      if (cluster->root()) TraceWriter::write(job_trace(parts), o.trace);
     }
   }
   if (!writes) return 0;

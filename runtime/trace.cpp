@@ -10,10 +10,20 @@
 
 namespace augur {
 
+namespace {
+using TraceClock = std::chrono::steady_clock;  // CLOCK_MONOTONIC on Linux: one per machine
+const TraceClock::time_point& trace_origin() {
+  static const TraceClock::time_point origin = TraceClock::now();
+  return origin;
+}
+}  // namespace
+
 double TraceWriter::now_us() {
-  using clock = std::chrono::steady_clock;
-  static const clock::time_point origin = clock::now();
-  return std::chrono::duration<double, std::micro>(clock::now() - origin).count();
+  return std::chrono::duration<double, std::micro>(TraceClock::now() - trace_origin()).count();
+}
+
+double TraceWriter::clock_origin_us() {
+  return std::chrono::duration<double, std::micro>(trace_origin().time_since_epoch()).count();
 }
 
 void TraceWriter::set_process_name(int pid, const std::string& name) {
@@ -54,11 +64,6 @@ void TraceWriter::add_flow(TraceFlow flow) {
   flows_.push_back(std::move(flow));
 }
 
-void TraceWriter::set_origin(double origin_us) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  origin_us_ = origin_us;
-}
-
 size_t TraceWriter::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return events_.size();
@@ -74,24 +79,30 @@ nlohmann::json TraceWriter::to_json() const {
                       {"ph", "X"},
                       {"pid", e.pid},
                       {"tid", e.tid},
-                      {"ts", e.start_us - origin_us_},
+                      {"ts", e.start_us},
                       {"dur", e.duration_us},
                       {"args", e.args}});
   }
   for (const auto& f : flows_) {
-    nlohmann::json j = {
-        {"name", f.name}, {"cat", "message"}, {"ph", f.start ? "s" : "f"}, {"id", f.id},
-        {"pid", f.pid},   {"tid", f.tid},     {"ts", f.ts_us - origin_us_}};
+    nlohmann::json j = {{"name", f.name}, {"cat", "message"}, {"ph", f.start ? "s" : "f"},
+                        {"id", f.id},     {"pid", f.pid},     {"tid", f.tid},
+                        {"ts", f.ts_us}};
     if (!f.start && f.enclosing) j["bp"] = "e";
     events.push_back(std::move(j));
   }
   return {{"traceEvents", events}, {"displayTimeUnit", "ms"}};
 }
 
-nlohmann::json TraceWriter::merge(const std::vector<nlohmann::json>& traces) {
+nlohmann::json TraceWriter::merge(const std::vector<nlohmann::json>& traces,
+                                  const std::vector<double>& shifts_us) {
   nlohmann::json events = nlohmann::json::array();
-  for (const auto& t : traces)
-    for (const auto& e : t.at("traceEvents")) events.push_back(e);
+  for (size_t i = 0; i < traces.size(); ++i) {
+    const double shift = i < shifts_us.size() ? shifts_us[i] : 0.0;
+    for (nlohmann::json e : traces[i].at("traceEvents")) {
+      if (e.contains("ts")) e["ts"] = e["ts"].get<double>() + shift;
+      events.push_back(std::move(e));
+    }
+  }
   return {{"traceEvents", events}, {"displayTimeUnit", "ms"}};
 }
 

@@ -52,26 +52,27 @@ class TraceWriter {
   void add_flow(TraceFlow flow);
   size_t size() const;
 
-  // Times in the JSON are counted from `origin_us` (default 0): processes that take their
-  // origin at one moment (after a barrier) can be merged onto one time line.
-  void set_origin(double origin_us);
   // {"traceEvents": [...], "displayTimeUnit": "ms"}
   nlohmann::json to_json() const;
-  // One trace of several (each from to_json): their events side by side.
-  static nlohmann::json merge(const std::vector<nlohmann::json>& traces);
+  // One trace of several (each from to_json): their events side by side, trace i's times
+  // moved by shifts_us[i] (none given: 0) onto one time line.
+  static nlohmann::json merge(const std::vector<nlohmann::json>& traces,
+                              const std::vector<double>& shifts_us = {});
   // Written to a temporary file then renamed, so a reader never sees half a trace.
   void write(const std::string& path) const;
   static void write(const nlohmann::json& trace, const std::string& path);
 
   // Microseconds on a monotonic clock shared by every writer in the process.
   static double now_us();
+  // Where now_us() counts from, in microseconds of the system's monotonic clock (the same
+  // clock in every process of one machine, so their traces can be put on one time line).
+  static double clock_origin_us();
 
  private:
   mutable std::mutex mutex_;
   std::vector<TraceEvent> events_;
   std::vector<TraceFlow> flows_;
   std::vector<nlohmann::json> metadata_;
-  double origin_us_ = 0;
 };
 
 // Times a region: an NVTX range while it lives and, when `writer` is not null, one complete
