@@ -6,6 +6,7 @@
 #include <sstream>
 #include <utility>
 
+#include "apps/launch_env.h"
 #include "runtime/error.h"
 
 namespace augur {
@@ -59,9 +60,8 @@ std::vector<nlohmann::json> merge_step_records(const std::vector<std::string>& b
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) recs[rank].push_back(nlohmann::json::parse(line));
   }
-  const auto rank_of = [&](int stage, int replica) { return size_t(stage * replicas + replica); };
   std::vector<nlohmann::json> out;
-  const std::vector<nlohmann::json>& base = recs[rank_of(stages - 1, 0)];
+  const std::vector<nlohmann::json>& base = recs[size_t(rank_of(stages - 1, 0, replicas))];
   for (size_t i = 0; i < base.size(); ++i) {
     nlohmann::json rec = base[i];
     const auto same_step = [&](const nlohmann::json& r) {
@@ -69,7 +69,7 @@ std::vector<nlohmann::json> merge_step_records(const std::vector<std::string>& b
     };
     double loss = 0, top1 = 0, ips = 0;
     for (int d = 0; d < replicas; ++d) {
-      const auto& mine = recs[rank_of(stages - 1, d)];
+      const auto& mine = recs[size_t(rank_of(stages - 1, d, replicas))];
       AUGUR_CHECK(i < mine.size() && same_step(mine[i]), "replica ", d,
                   "'s last stage has no step record for step ", rec["step"].dump());
       loss += mine[i]["loss"].get<double>() / replicas;
@@ -86,7 +86,7 @@ std::vector<nlohmann::json> merge_step_records(const std::vector<std::string>& b
         double sum = 0;
         int n = 0;
         for (int d = 0; d < replicas; ++d) {
-          const auto& mine = recs[rank_of(s, d)];
+          const auto& mine = recs[size_t(rank_of(s, d, replicas))];
           AUGUR_CHECK(i < mine.size() && same_step(mine[i]), "stage ", s, ", replica ", d,
                       " has no step record for step ", rec["step"].dump());
           const nlohmann::json& v = mine[i][field][size_t(s)];

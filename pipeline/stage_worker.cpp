@@ -202,18 +202,13 @@ void StageWorker::communicate(const std::vector<PlannedAction>& actions, size_t 
     const int mb = a.micro_batch;
     names += (names.empty() ? "" : " ") + a.str();
     CommOp op;
-    op.micro_batch = mb;
     switch (a.kind) {
       case ActionKind::RecvAct:
-        op.op = CommOp::Kind::Receive;
-        op.peer = index_ - 1;
-        op.kind = MessageKind::Activation;
+        op = CommOp::receiving(index_ - 1, MessageKind::Activation, mb);
         if (c.stage_inputs) op.expect_shape = (*c.stage_inputs)[static_cast<size_t>(index_)];
         break;
       case ActionKind::RecvGrad: {
-        op.op = CommOp::Kind::Receive;
-        op.peer = index_ + 1;
-        op.kind = MessageKind::Gradient;
+        op = CommOp::receiving(index_ + 1, MessageKind::Gradient, mb);
         // The gradient of this stage's output: its shape and dtype.
         auto it = inflight_.find(mb);
         if (it != inflight_.end() && !it->second.output.empty()) {
@@ -226,19 +221,15 @@ void StageWorker::communicate(const std::vector<PlannedAction>& actions, size_t 
         auto it = inflight_.find(mb);
         AUGUR_CHECK(it != inflight_.end() && !it->second.output.empty(), "SendAct of micro-batch ",
                     mb, " before its forward");
-        op.peer = index_ + 1;
-        op.kind = MessageKind::Activation;
-        op.data = it->second.output;
+        op = CommOp::sending(index_ + 1, MessageKind::Activation, mb, it->second.output);
         break;
       }
       case ActionKind::SendGrad: {
         auto it = inflight_.find(mb);
         AUGUR_CHECK(it != inflight_.end() && !it->second.dx.empty(), "SendGrad of micro-batch ", mb,
                     " before its backward");
-        op.peer = index_ - 1;
-        op.kind = MessageKind::Gradient;
-        op.owned = std::move(it->second.dx);
-        op.data = op.owned.view();
+        const TensorView dx = it->second.dx.view();
+        op = CommOp::sending(index_ - 1, MessageKind::Gradient, mb, dx, std::move(it->second.dx));
         inflight_.erase(it);
         break;
       }

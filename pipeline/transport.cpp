@@ -32,6 +32,52 @@ const char* message_kind_name(MessageKind kind) {
   return "?";
 }
 
+CommOp CommOp::sending(int to_stage, MessageKind kind, int micro_batch, const TensorView& data,
+                       Tensor owned) {
+  CommOp op;
+  op.op = Kind::Send;
+  op.peer = to_stage;
+  op.kind = kind;
+  op.micro_batch = micro_batch;
+  op.data = data;
+  op.owned = std::move(owned);
+  return op;
+}
+
+CommOp CommOp::receiving(int from_stage, MessageKind kind, int micro_batch) {
+  CommOp op;
+  op.op = Kind::Receive;
+  op.peer = from_stage;
+  op.kind = kind;
+  op.micro_batch = micro_batch;
+  return op;
+}
+
+int sender_of(int stage, MessageKind kind) {
+  switch (kind) {
+    case MessageKind::Activation: return stage - 1;
+    case MessageKind::Gradient: return stage + 1;
+    case MessageKind::Labels: return 0;
+  }
+  return 0;
+}
+
+void Transport::send_alone(int from_stage, int to_stage, MessageKind kind, int micro_batch,
+                           const TensorView& data, Tensor owned, const Stream& stream,
+                           std::chrono::steady_clock::time_point deadline) {
+  std::vector<CommOp> ops;
+  ops.push_back(CommOp::sending(to_stage, kind, micro_batch, data, std::move(owned)));
+  exchange(from_stage, ops, stream, deadline);
+}
+
+Message Transport::receive_alone(int stage, MessageKind kind, int micro_batch, const Stream& stream,
+                                 std::chrono::steady_clock::time_point deadline) {
+  std::vector<CommOp> ops;
+  ops.push_back(CommOp::receiving(sender_of(stage, kind), kind, micro_batch));
+  exchange(stage, ops, stream, deadline);
+  return std::move(ops[0].received);
+}
+
 void Transport::exchange(int stage, std::vector<CommOp>& ops, const Stream& stream,
                          std::chrono::steady_clock::time_point deadline) {
   for (CommOp& op : ops) {

@@ -55,7 +55,15 @@ struct CommOp {
   // others check each arrival against them, so a wrong expectation fails on the CPU too.
   std::optional<Shape> expect_shape;
   DType expect_dtype = DType::F32;
+
+  static CommOp sending(int to_stage, MessageKind kind, int micro_batch, const TensorView& data,
+                        Tensor owned = Tensor());
+  static CommOp receiving(int from_stage, MessageKind kind, int micro_batch);
 };
+
+// Where stage `stage`'s messages of `kind` come from: activations from upstream, gradients
+// from downstream, labels from the first stage.
+int sender_of(int stage, MessageKind kind);
 
 // The trace arrow of one message (its two ends' name and id): the same text in the engine,
 // in every process of a job and in the simulator. `run` counts the engine's runs.
@@ -95,6 +103,14 @@ class Transport {
   virtual void abort(const std::string& why) = 0;
   // Called before each run: forgets an earlier run's abort and undelivered messages.
   virtual void begin_run() = 0;
+
+ protected:
+  // For transports built on exchange(): one send or receive as a group of one.
+  void send_alone(int from_stage, int to_stage, MessageKind kind, int micro_batch,
+                  const TensorView& data, Tensor owned, const Stream& stream,
+                  std::chrono::steady_clock::time_point deadline);
+  Message receive_alone(int stage, MessageKind kind, int micro_batch, const Stream& stream,
+                        std::chrono::steady_clock::time_point deadline);
 };
 
 // Stages in one process, each on its device. On one device a message is the sender's view

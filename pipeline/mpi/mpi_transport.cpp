@@ -318,29 +318,13 @@ void MpiTransport::exchange(int stage, std::vector<CommOp>& ops, const Stream& s
 
 void MpiTransport::send(int from_stage, int to_stage, MessageKind kind, int micro_batch,
                         const TensorView& data, Tensor owned, const Stream& stream) {
-  std::vector<CommOp> ops(1);
-  ops[0].op = CommOp::Kind::Send;
-  ops[0].peer = to_stage;
-  ops[0].kind = kind;
-  ops[0].micro_batch = micro_batch;
-  ops[0].data = data;
-  ops[0].owned = std::move(owned);
-  exchange(from_stage, ops, stream, std::chrono::steady_clock::time_point::max());
+  send_alone(from_stage, to_stage, kind, micro_batch, data, std::move(owned), stream,
+             std::chrono::steady_clock::time_point::max());
 }
 
 Message MpiTransport::receive(int stage, MessageKind kind, int micro_batch, const Stream& stream,
                               std::chrono::steady_clock::time_point deadline) {
-  std::vector<CommOp> ops(1);
-  ops[0].op = CommOp::Kind::Receive;
-  // Where each kind comes from: activations from upstream, gradients from downstream,
-  // labels from the first stage.
-  ops[0].peer = kind == MessageKind::Activation ? stage - 1
-                : kind == MessageKind::Gradient ? stage + 1
-                                                : 0;
-  ops[0].kind = kind;
-  ops[0].micro_batch = micro_batch;
-  exchange(stage, ops, stream, deadline);
-  return std::move(ops[0].received);
+  return receive_alone(stage, kind, micro_batch, stream, deadline);
 }
 
 void MpiTransport::abort(const std::string& why) {

@@ -103,28 +103,14 @@ void NcclTransport::exchange(int stage, std::vector<CommOp>& ops, const Stream& 
 
 void NcclTransport::send(int from_stage, int to_stage, MessageKind kind, int micro_batch,
                          const TensorView& data, Tensor owned, const Stream& stream) {
-  std::vector<CommOp> ops(1);
-  ops[0].op = CommOp::Kind::Send;
-  ops[0].peer = to_stage;
-  ops[0].kind = kind;
-  ops[0].micro_batch = micro_batch;
-  ops[0].data = data;
-  ops[0].owned = std::move(owned);
   // A lone send completes only once it is received; the engine's default watchdog bounds it.
-  exchange(from_stage, ops, stream, std::chrono::steady_clock::now() + std::chrono::seconds(300));
+  send_alone(from_stage, to_stage, kind, micro_batch, data, std::move(owned), stream,
+             std::chrono::steady_clock::now() + std::chrono::seconds(300));
 }
 
 Message NcclTransport::receive(int stage, MessageKind kind, int micro_batch, const Stream& stream,
                                std::chrono::steady_clock::time_point deadline) {
-  std::vector<CommOp> ops(1);
-  ops[0].op = CommOp::Kind::Receive;
-  ops[0].kind = kind;
-  ops[0].micro_batch = micro_batch;
-  ops[0].peer = kind == MessageKind::Gradient     ? stage + 1
-                : kind == MessageKind::Activation ? stage - 1
-                                                  : 0;
-  exchange(stage, ops, stream, deadline);  // refused: a lone receive's shape is not known
-  return std::move(ops[0].received);
+  return receive_alone(stage, kind, micro_batch, stream, deadline);  // refused: shape unknown
 }
 
 void NcclTransport::average_gradients(int stage, const TensorView& grads, const Stream& stream,

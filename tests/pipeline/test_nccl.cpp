@@ -41,22 +41,8 @@ std::vector<float> on_host(const TensorView& t, const Stream& s) {
   return std::vector<float>(h.view().data<float>(), h.view().data<float>() + t.numel());
 }
 
-CommOp send_op(int peer, MessageKind kind, int mb, const TensorView& data) {
-  CommOp op;
-  op.op = CommOp::Kind::Send;
-  op.peer = peer;
-  op.kind = kind;
-  op.micro_batch = mb;
-  op.data = data;
-  return op;
-}
-
 CommOp receive_op(int peer, MessageKind kind, int mb, Shape shape) {
-  CommOp op;
-  op.op = CommOp::Kind::Receive;
-  op.peer = peer;
-  op.kind = kind;
-  op.micro_batch = mb;
+  CommOp op = CommOp::receiving(peer, kind, mb);
   op.expect_shape = shape;
   return op;
 }
@@ -67,8 +53,8 @@ void check_self_exchange(NcclTransport& t) {
   const std::vector<float> a = {1, 2, 3, 4, 5, 6}, b = {-1, -2, -3};
   const Tensor ta = on_gpu(a, s), tb = on_gpu(b, s);
   std::vector<CommOp> ops;
-  ops.push_back(send_op(0, MessageKind::Activation, 0, ta.view()));
-  ops.push_back(send_op(0, MessageKind::Activation, 1, tb.view()));
+  ops.push_back(CommOp::sending(0, MessageKind::Activation, 0, ta.view()));
+  ops.push_back(CommOp::sending(0, MessageKind::Activation, 1, tb.view()));
   ops.push_back(receive_op(0, MessageKind::Activation, 0, Shape{2, 3}));
   ops.push_back(receive_op(0, MessageKind::Activation, 1, Shape{3}));
   t.begin_run();
