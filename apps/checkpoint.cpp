@@ -36,7 +36,9 @@ void import_all(const SafetensorsFile& f, Engine* engine) {
 }
 }  // namespace
 
-void save_checkpoint(const std::string& path, const Engine& engine, const TrainingState& state) {
+namespace {
+
+SafetensorsWriter checkpoint_writer(const Engine& engine, const TrainingState& state) {
   SafetensorsWriter out;
   // The model under torchvision names: every stage's parameters and buffers.
   const auto weights = engine.weights();
@@ -64,7 +66,17 @@ void save_checkpoint(const std::string& path, const Engine& engine, const Traini
   out.add_metadata("augur.balance", state.balance);
   out.add_metadata("augur.model", state.model);
   out.add_metadata("augur.args", state.args_json);
-  out.write(path);
+  return out;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Engine& engine, const TrainingState& state) {
+  checkpoint_writer(engine, state).write(path);
+}
+
+uint64_t checkpoint_bytes(const Engine& engine, const TrainingState& state) {
+  return checkpoint_writer(engine, state).serialize().size();
 }
 
 namespace {

@@ -20,6 +20,8 @@ struct TrainingState {
 };
 
 void save_checkpoint(const std::string& path, const Engine& engine, const TrainingState& state);
+// The size of the file save_checkpoint writes (the same for every step of a run).
+uint64_t checkpoint_bytes(const Engine& engine, const TrainingState& state);
 // Restores weights, buffers and optimizer state; throws naming the file when it does not
 // belong to this model or partition, or is damaged.
 TrainingState load_checkpoint(const std::string& path, Engine* engine);

@@ -16,12 +16,12 @@ namespace fs = std::filesystem;
 MetricsLog::MetricsLog(const fs::path& dir, bool append)
     : files_(true),
       dir_(dir),
-      jsonl_(dir / "metrics.jsonl", append ? std::ios::app : std::ios::trunc),
-      csv_(dir / "metrics.csv", append ? std::ios::app : std::ios::trunc) {
-  if (!jsonl_ || !csv_) throw Error("cannot write metrics in '" + dir.string() + "'");
+      jsonl_((dir / "metrics.jsonl").string(), !append),
+      csv_((dir / "metrics.csv").string(), !append) {
   if (!append)
-    csv_ << "kind,epoch,step,loss,top1,top5,lr,images_per_s,staleness_mean,quality_mean,"
-            "utilisation_mean\n";
+    csv_.write(
+        "kind,epoch,step,loss,top1,top5,lr,images_per_s,staleness_mean,quality_mean,"
+        "utilisation_mean\n");
 }
 
 std::string MetricsLog::take_kept() {
@@ -33,20 +33,19 @@ void MetricsLog::write(const nlohmann::json& j) {
     kept_ += j.dump() + "\n";
     return;
   }
-  jsonl_ << j.dump() << "\n";
-  jsonl_.flush();
+  jsonl_.write(j.dump() + "\n");
   auto num = [&](const char* k) -> std::string {
     if (!j.contains(k) || j[k].is_null()) return "";
     std::ostringstream os;
     os << j[k].get<double>();
     return os.str();
   };
-  csv_ << j.value("kind", "") << "," << j.value("epoch", 0) << "," << j.value("step", 0) << ","
-       << num("loss") << "," << num("top1") << "," << num("top5") << "," << num("lr") << ","
-       << num("images_per_s") << "," << num("staleness_mean") << "," << num("quality_mean") << ","
-       << num("utilisation_mean") << "\n";
-  csv_.flush();
-  if (!jsonl_ || !csv_) throw Error("cannot write metrics in '" + dir_.string() + "'");
+  std::ostringstream row;
+  row << j.value("kind", "") << "," << j.value("epoch", 0) << "," << j.value("step", 0) << ","
+      << num("loss") << "," << num("top1") << "," << num("top5") << "," << num("lr") << ","
+      << num("images_per_s") << "," << num("staleness_mean") << "," << num("quality_mean") << ","
+      << num("utilisation_mean") << "\n";
+  csv_.write(row.str());
 }
 
 std::vector<nlohmann::json> merge_step_records(const std::vector<std::string>& by_rank, int stages,

@@ -7,12 +7,12 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "pipeline/run_records.h"
+#include "runtime/output_file.h"
 
 namespace augur {
 
@@ -29,7 +29,7 @@ class MetricsLog {
  private:
   bool files_ = false;
   std::filesystem::path dir_;
-  std::ofstream jsonl_, csv_;
+  AppendFile jsonl_, csv_;
   std::string kept_;
 };
 

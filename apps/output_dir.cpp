@@ -2,15 +2,18 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 #include <utility>
 #include <vector>
 
 #include "runtime/error.h"
+#include "runtime/output_file.h"
 
 namespace augur {
 
@@ -25,9 +28,9 @@ bool is_run_file(const std::string& name) {
   for (const char* f : {"args.json", "metrics.jsonl", "metrics.csv", "checkpoint.safetensors"})
     if (name == f) return true;
   const bool model = name.rfind("model_", 0) == 0 && name.find(".safetensors") != std::string::npos;
-  const bool tmp = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0 &&
-                   (name.rfind("checkpoint", 0) == 0 || name.rfind("model_", 0) == 0 ||
-                    name.rfind("args", 0) == 0);
+  bool tmp = false;
+  for (const char* f : {"checkpoint", "model_", "args", "metrics"})
+    tmp = tmp || is_write_temporary(name, f);
   return model || tmp;
 }
 
@@ -117,6 +120,21 @@ OutputDir::OutputDir(OutputDir&& other) noexcept
 
 OutputDir::~OutputDir() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
+}
+
+void check_free_space(const fs::path& dir, uint64_t bytes, const std::string& what) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return;  // unknown: the writes themselves report
+  const uint64_t free = uint64_t(st.f_bavail) * uint64_t(st.f_frsize);
+  if (free >= bytes) return;
+  auto mb = [](uint64_t b) {
+    std::ostringstream os;
+    os.precision(3);
+    os << double(b) / 1e6 << " MB";
+    return os.str();
+  };
+  throw Error("--output-dir '" + dir.string() + "' has " + mb(free) + " free, and " + what +
+              " needs " + mb(bytes) + ": free some space or choose another folder");
 }
 
 }  // namespace augur

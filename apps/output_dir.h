@@ -7,6 +7,7 @@
 // run moves on to the first free "<default>-1", "<default>-2", ... and says so.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -29,6 +30,11 @@ class OutputDir {
   std::filesystem::path path_;
   int lock_fd_ = -1;
 };
+
+// Throws, naming the folder and both sizes, when `dir`'s file system has less than `bytes`
+// free for this process: a run that cannot write its first checkpoint says so before it
+// trains rather than after an epoch.
+void check_free_space(const std::filesystem::path& dir, uint64_t bytes, const std::string& what);
 
 // Whether `dir` holds files a training run writes.
 bool holds_run(const std::filesystem::path& dir);

@@ -22,6 +22,7 @@
 #include "pipeline/lowering.h"
 #include "pipeline/partitioner.h"
 #include "pipeline/schedule_generators.h"
+#include "runtime/output_file.h"
 
 namespace augur {
 
@@ -198,10 +199,7 @@ nlohmann::json epoch_record(int64_t epoch, int64_t step, const EpochStats& st, c
 
 void write_args(const fs::path& dir, const std::string& args) {
   const fs::path path = dir / "args.json";
-  std::ofstream a(path);
-  a << args << "\n";
-  a.flush();
-  if (!a) throw Error("cannot write '" + path.string() + "'");
+  write_file_atomically(path.string(), args + "\n");
 }
 
 // A multi-process run's figures of one epoch, as this rank saw them (its stage's staleness,
@@ -450,6 +448,13 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     if (writes)
       std::cerr << "augur: resumed from '" << o.resume << "' at epoch " << s.epoch << ", step "
                 << s.steps_done << "\n";
+  }
+  if (writes) {
+    // Each checkpoint point writes checkpoint.safetensors beside the old one (replaced only
+    // once the new one is whole) and at an epoch's end also model_<epoch>.safetensors.
+    const uint64_t ckpt =
+        checkpoint_bytes(cluster ? whole() : engine, {0, 0, p.balance_text(), o.model, args});
+    check_free_space(out_dir, 2 * ckpt, "an epoch's checkpoint and model file");
   }
   std::unique_ptr<MetricsLog> metrics_file =
       writes ? std::make_unique<MetricsLog>(out_dir, !o.resume.empty()) : nullptr;

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "runtime/error.h"
+#include "runtime/output_file.h"
 
 namespace augur::data {
 
@@ -95,10 +96,7 @@ std::vector<uint8_t> encode_jpeg(const uint8_t* rgb, int h, int w, int quality) 
 
 void write_jpeg(const std::string& path, const uint8_t* rgb, int h, int w, int quality) {
   const std::vector<uint8_t> bytes = encode_jpeg(rgb, h, w, quality);
-  std::ofstream out(path, std::ios::binary);
-  if (!out.write(reinterpret_cast<const char*>(bytes.data()),
-                 static_cast<std::streamsize>(bytes.size())))
-    AUGUR_THROW(path, ": cannot write");
+  write_file_atomically(path, bytes);
 }
 
 }  // namespace augur::data

@@ -231,35 +231,4 @@ void SafetensorsWriter::write(const std::string& path) const {
   write_file_atomically(path, serialize());
 }
 
-void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error("cannot create '" + tmp + "': " + std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      std::remove(tmp.c_str());
-      throw Error("writing '" + tmp + "' failed (" + why + "); '" + path + "' is unchanged");
-    }
-    done += static_cast<size_t>(w);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  const int sync_errno = errno;
-  const bool closed = ::close(fd) == 0;
-  if (!synced || !closed) {
-    const std::string why = std::strerror(synced ? errno : sync_errno);
-    std::remove(tmp.c_str());
-    throw Error("flushing '" + tmp + "' failed (" + why + "); '" + path + "' is unchanged");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw Error("renaming '" + tmp + "' to '" + path + "' failed: " + why);
-  }
-}
-
 }  // namespace augur

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/dtype.h"
+#include "runtime/output_file.h"
 
 namespace augur {
 
@@ -72,8 +73,5 @@ size_t safetensors_dtype_size(const std::string& dtype);
 // Conversions between Augur's dtypes and the format's names.
 std::string safetensors_dtype_name(DType t);
 DType dtype_from_safetensors(const std::string& dtype);  // throws for dtypes Augur lacks
-
-// Writes `bytes` to `path` atomically (temporary file, flush, fsync, rename).
-void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
 
 }  // namespace augur

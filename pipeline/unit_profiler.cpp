@@ -8,6 +8,7 @@
 #include "models/resnet.h"
 #include "runtime/context.h"
 #include "runtime/host_data.h"
+#include "runtime/output_file.h"
 #include "runtime/random.h"
 #include "runtime/stream.h"
 #include "runtime/tensor.h"
@@ -171,11 +172,7 @@ void save_profile_json(const UnitProfile& p, const std::string& path) {
                             {"device_description", p.device_description},
                             {"repeats", p.repeats},
                             {"units", units}};
-  std::ofstream out(path);
-  if (!out) profile_error(path, "cannot open for writing");
-  out << j.dump(2) << "\n";
-  out.close();
-  if (!out) profile_error(path, "write failed");
+  write_file_atomically(path, j.dump(2) + "\n");
 }
 
 UnitProfile load_profile_json(const std::string& path) {

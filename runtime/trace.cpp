@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "runtime/error.h"
+#include "runtime/output_file.h"
 
 namespace augur {
 
@@ -111,18 +112,7 @@ void TraceWriter::write(const std::string& path) const {
 }
 
 void TraceWriter::write(const nlohmann::json& trace, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot open trace file '" + tmp + "' for writing");
-    out << trace.dump();
-    out.flush();
-    if (!out) throw Error("failed writing trace file '" + tmp + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("cannot rename '" + tmp + "' to '" + path + "'");
-  }
+  write_file_atomically(path, trace.dump());
 }
 
 TraceScope::TraceScope(TraceWriter* writer, std::string name, std::string category, int pid,

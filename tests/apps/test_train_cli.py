@@ -30,6 +30,19 @@ def run(args, expect_ok=True):
     return run_augur(AUGUR, args, expect_ok)
 
 
+def run_limited(args, max_file_bytes):
+    """`augur args` that may not write a file larger than `max_file_bytes`; must fail."""
+    import resource
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG rather than a signal
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+    p = subprocess.run([AUGUR] + args, capture_output=True, text=True, preexec_fn=limit)
+    assert p.returncode != 0, f"augur {' '.join(args)} should have failed:\n{p.stderr}"
+    return p
+
+
 def epochs(path):
     with open(os.path.join(path, "metrics.jsonl")) as f:
         return [r for r in map(json.loads, f) if r["kind"] == "epoch"]
@@ -71,12 +84,12 @@ def case_failures(d):
     run(SMALL + ["--epochs", "1", "--output-dir", out])
     ckpt = os.path.join(out, "checkpoint.safetensors")
     before = digest(ckpt)
-    # A checkpoint write that fails midway (its temporary file cannot be created).
-    os.mkdir(ckpt + ".tmp")
-    p = run(SMALL + ["--epochs", "2", "--output-dir", out, "--resume", ckpt], expect_ok=False)
-    assert "checkpoint.safetensors.tmp" in p.stderr, p.stderr
+    # A checkpoint write that fails midway: files may grow to 64 KiB only (the kernel's
+    # RLIMIT_FSIZE, EFBIG as a full disk gives ENOSPC), the checkpoint is larger.
+    p = run_limited(SMALL + ["--epochs", "2", "--output-dir", out, "--resume", ckpt], 64 << 10)
+    assert "checkpoint.safetensors" in p.stderr and "unchanged" in p.stderr, p.stderr
     assert digest(ckpt) == before, "the previous checkpoint changed"
-    os.rmdir(ckpt + ".tmp")
+    assert not [f for f in os.listdir(out) if f.endswith(".tmp")], os.listdir(out)
     # A NaN loss stops training with a clear message; the checkpoint stays as it was.
     p = run([a if a != "0.05" else "1e12" for a in SMALL] +
             ["--epochs", "2", "--output-dir", out, "--resume", ckpt], expect_ok=False)
@@ -247,6 +260,66 @@ def case_midepoch(d):
     assert job.returncode == 130, job.returncode
     run(["eval", "--weights", ckpt, "--dataset", "synthetic", "--image-size", "16",
          "--limit-test", "64", "-j", "1"])
+
+
+def mount_tmpfs(path, size):
+    """A tmpfs of `size` bytes at `path`, or False where this process may not mount."""
+    os.makedirs(path, exist_ok=True)
+    return os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
+        capture_output=True).returncode == 0
+
+
+def fill(path, leave):
+    """Fills the file system of `path` up to `leave` bytes free."""
+    st = os.statvfs(path)
+    free = st.f_bavail * st.f_frsize
+    with open(os.path.join(path, "filler"), "ab") as f:
+        f.write(b"\0" * max(0, free - leave))
+
+
+def case_faults(d):
+    """A full file system and a read-only one: clear errors, before training where that can
+    be known, and the previous checkpoint never touched."""
+    disk = os.path.join(d, "disk")
+    if not mount_tmpfs(disk, 16 << 20):
+        print("faults: needs root to mount a tmpfs; skipped")
+        sys.exit(77)
+    try:
+        out = os.path.join(disk, "run")
+        run(SMALL + ["--epochs", "1", "--output-dir", out])
+        ckpt = os.path.join(out, "checkpoint.safetensors")
+        before = digest(ckpt)
+        size = os.path.getsize(ckpt)
+        metrics = os.path.join(out, "metrics.jsonl")
+        metrics_before = digest(metrics)
+        resume = SMALL + ["--epochs", "2", "--output-dir", out, "--resume", ckpt]
+        # Too little room for the next checkpoint: refused before the first step.
+        fill(disk, size)
+        p = run(resume, expect_ok=False)
+        assert "free" in p.stderr and out in p.stderr and "needs" in p.stderr, p.stderr
+        assert digest(metrics) == metrics_before, "it trained before refusing"
+        assert digest(ckpt) == before
+        # Full to the last block: the run's first write (args.json) fails, naming it.
+        fill(disk, 0)
+        p = run(resume, expect_ok=False)
+        assert "args.json" in p.stderr or "free" in p.stderr, p.stderr
+        assert digest(ckpt) == before
+        os.remove(os.path.join(disk, "filler"))
+        # Read-only: the lock cannot be taken, said before anything else.
+        subprocess.run(["mount", "-o", "remount,ro", disk], check=True)
+        p = run(resume, expect_ok=False)
+        assert out in p.stderr and "Read-only file system" in p.stderr, p.stderr
+        assert digest(ckpt) == before
+        subprocess.run(["mount", "-o", "remount,rw", disk], check=True)
+        # A trace path that is a symbolic link is written through it, the link kept.
+        trace = os.path.join(d, "trace.json")
+        link = os.path.join(out, "trace-link.json")
+        os.symlink(trace, link)
+        run(resume + ["--trace", link])
+        assert os.path.islink(link) and json.load(open(trace))["traceEvents"]
+    finally:
+        subprocess.run(["umount", "-l", disk])
 
 
 def case_config(d):
