@@ -21,7 +21,7 @@ namespace {
 
 // How long ranks wait for each other while the job sets up (every rank starts its process,
 // loads its data and builds its model first), and for a gather between runs.
-constexpr std::chrono::seconds kJoinTimeout{600};
+[[maybe_unused]] constexpr std::chrono::seconds kJoinTimeout{600};  // unused without NCCL
 
 bool mpi_launch() {
 #if AUGUR_WITH_MPI

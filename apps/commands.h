@@ -11,6 +11,12 @@
 namespace augur {
 
 std::string augur_version_line();
+// The whole command line: --config, --version and every subcommand (what main() parses, and
+// the config fuzz harness with it).
+void configure_root_app(CLI::App& app);
+// What main() does with a command-line error: CLI11's message, prefixed with "FILE line N"
+// when the option it names was set by the --config file rather than on the command line.
+int report_parse_error(CLI::App& app, const CLI::ParseError& e, int argc, char** argv);
 void register_info_command(CLI::App& app);
 void register_step_command(CLI::App& app);
 void register_train_commands(CLI::App& app);

@@ -6,10 +6,12 @@
 #include <memory>
 
 #include "apps/commands.h"
+#include "apps/flag_checks.h"
 #include "models/resnet_spec.h"
 #include "runtime/build_info.h"
 #include "runtime/context.h"
 #include "runtime/device.h"
+#include "runtime/limits.h"
 #include "runtime/peer_access.h"
 #include "runtime/thread_pool.h"
 
@@ -104,11 +106,12 @@ void register_info_command(CLI::App& app) {
   sub->add_option("--model", opts->model, "Describe this model's units instead (" + names + ")")
       ->check(CLI::IsMember(resnet_names()));
   sub->add_option("--num-classes", opts->num_classes, "Classifier outputs")
-      ->check(CLI::PositiveNumber);
-  sub->add_option("--in-channels", opts->in_channels, "Input channels")->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kClasses));
+  sub->add_option("--in-channels", opts->in_channels, "Input channels")
+      ->check(positive_integer(limits::kInChannels));
   sub->add_option("--image-size", opts->image_size,
                   "Input side in pixels (default 224; 32 for CIFAR models)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kImageSide));
   set_command_runner(sub, [opts, sub] {
     if (opts->model.empty()) {
       for (const char* flag : {"--num-classes", "--in-channels", "--image-size"})

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "apps/flag_checks.h"
 #include "apps/stage_flags.h"
 #include "models/resnet_spec.h"
 #include "pipeline/cost_model.h"
@@ -22,6 +23,7 @@
 #include "pipeline/simulator.h"
 #include "pipeline/unit_profiler.h"
 #include "runtime/error.h"
+#include "runtime/limits.h"
 #include "runtime/trace.h"
 
 namespace augur {
@@ -227,21 +229,22 @@ void register_simulate_command(CLI::App& app) {
   sub->add_option("--pp-schedule", o->schedule, "Schedule")
       ->required()
       ->check(CLI::IsMember(schedule_names()));
-  sub->add_option("--pp-stages", o->stages, "Pipeline stages K")->check(CLI::PositiveNumber);
+  sub->add_option("--pp-stages", o->stages, "Pipeline stages K")
+      ->check(integer_in(1, limits::kStages));
   sub->add_option("--micro-batches", o->micro_batches, "Micro-batches M per mini-batch")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kMicroBatches));
   std::string names;
   for (const auto& n : resnet_names()) names += (names.empty() ? "" : ", ") + n;
   sub->add_option("--model", o->model, "Analytic costs from this model (" + names + ")")
       ->check(CLI::IsMember(resnet_names()));
   sub->add_option("--image-size", o->image_size, "Input side in pixels for --model")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kImageSide));
   sub->add_option("--num-classes", o->num_classes, "Classifier outputs for --model")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kClasses));
   sub->add_option("--batch-size", o->batch_size,
                   "Mini-batch size, split into M micro-batches (default 32 per micro-batch, or "
                   "the profile's)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kBatchSize));
   sub->add_option("--profile", o->profile,
                   "Measured per-unit costs (augur-unit-profile JSON from the unit profiler)")
       ->check(CLI::ExistingFile);
@@ -249,48 +252,48 @@ void register_simulate_command(CLI::App& app) {
                   "Measure --model's per-unit costs on this device (cpu, cuda:N) instead of "
                   "estimating them");
   sub->add_option("--repeats", o->repeats, "Timed runs per unit for --measure-on (median kept)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer());
   sub->add_option("--save-profile", o->save_profile,
                   "Write the costs measured by --measure-on as a profile JSON (for --profile)");
   sub->add_option("--input-channels", o->input_channels, "Input channels for --model")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kInChannels));
   sub->add_option("--balance", o->balance,
                   "Units per stage, e.g. 3,4,4,2 (default: an even split by cost)");
   sub->add_option("--devices", o->devices,
                   "Device of each stage, comma-separated (or one for all): stages on the same "
                   "device share it (default: one device per stage)");
   sub->add_option("--link-gbps", o->link_gbps, "Link bandwidth in Gbit/s (0: free)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   sub->add_option("--link-latency-us", o->link_latency_us, "Link latency per message in us")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   sub->add_option("--dp-replicas", o->replicas,
                   "Pipeline replicas R (data parallelism): each Step waits for an all-reduce of "
                   "the stage's gradients over R replicas")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, limits::kStages));
   sub->add_option("--allreduce-gbps", o->allreduce_gbps,
                   "Bandwidth in Gbit/s of the replicas' all-reduce (default: --link-gbps; 0: free)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   sub->add_option("--allreduce-latency-us", o->allreduce_latency_us,
                   "Latency per all-reduce round in us (default: --link-latency-us)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   sub->add_option("--gradient-arena-bytes", o->gradient_arena_bytes,
                   "Uniform bytes of each stage's gradients, all-reduced with --dp-replicas (no "
                   "model; a model's come from its parameters)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   sub->add_option("--forward-ms", o->forward_ms, "Uniform forward time per stage (no model)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   sub->add_option("--backward-ms", o->backward_ms, "Uniform backward time per stage")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   sub->add_option("--step-ms", o->step_ms, "Uniform optimizer step time per stage")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   sub->add_option("--boundary-bytes", o->boundary_bytes, "Uniform bytes per boundary message")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   sub->add_option("--device-tflops", o->device_tflops,
                   "Nominal sustained TFLOP/s for analytic costs (default 100)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_real());
   sub->add_option("--device-memory-gbs", o->device_memory_gbs,
                   "Nominal memory GB/s for analytic step costs (default 2000)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_real());
   sub->add_option(
       "--trace", o->trace,
       "Write a Chrome trace (pid = stage, tid 0 compute, 1 comms; an arrow per message)");

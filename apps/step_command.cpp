@@ -6,7 +6,9 @@
 #include <iostream>
 #include <memory>
 
+#include "apps/batch_file.h"
 #include "apps/commands.h"
+#include "apps/flag_checks.h"
 #include "kernels/elementwise.h"
 #include "layers/softmax_cross_entropy.h"
 #include "models/resnet.h"
@@ -14,6 +16,7 @@
 #include "optim/optimizer.h"
 #include "runtime/device.h"
 #include "runtime/host_data.h"
+#include "runtime/limits.h"
 
 namespace augur {
 
@@ -33,46 +36,6 @@ struct StepOptions {
   double lr = 0.1, momentum = 0.9, wd = 0.0;
   bool nesterov = false;
 };
-
-struct HostBatch {
-  std::vector<float> images_nhwc;
-  std::vector<int64_t> labels;
-  int64_t n = 0, c = 0, h = 0, w = 0;
-};
-
-HostBatch read_batch(const std::string& path) {
-  const SafetensorsFile f = SafetensorsFile::read(path);
-  for (const char* key : {"images", "labels"})
-    if (!f.contains(key))
-      throw Error("batch file '" + path + "' has no tensor '" + key +
-                  "' (expected images F32 [N,C,H,W] and labels I64 [N])");
-  const auto& im = f.entry("images");
-  const auto& lb = f.entry("labels");
-  if (im.dtype != "F32" || im.shape.size() != 4)
-    throw Error("batch file '" + path + "': 'images' must be F32 [N, C, H, W], is " + im.dtype +
-                " of rank " + std::to_string(im.shape.size()));
-  if (lb.dtype != "I64" || lb.shape.size() != 1 || lb.shape[0] != im.shape[0])
-    throw Error("batch file '" + path + "': 'labels' must be I64 [" + std::to_string(im.shape[0]) +
-                "]");
-  HostBatch b;
-  b.n = im.shape[0];
-  b.c = im.shape[1];
-  b.h = im.shape[2];
-  b.w = im.shape[3];
-  if (b.n < 1) throw Error("batch file '" + path + "' holds no samples");
-  std::vector<float> nchw(static_cast<size_t>(im.numel()));
-  std::memcpy(nchw.data(), f.data("images"), im.bytes());
-  b.images_nhwc.resize(nchw.size());
-  for (int64_t n = 0; n < b.n; ++n)
-    for (int64_t c = 0; c < b.c; ++c)
-      for (int64_t y = 0; y < b.h; ++y)
-        for (int64_t x = 0; x < b.w; ++x)
-          b.images_nhwc[((n * b.h + y) * b.w + x) * b.c + c] =
-              nchw[((n * b.c + c) * b.h + y) * b.w + x];
-  b.labels.resize(static_cast<size_t>(b.n));
-  std::memcpy(b.labels.data(), f.data("labels"), lb.bytes());
-  return b;
-}
 
 // Floating tensors in the computation's dtype: f32, or f64 on CPU for checking numerics
 // without f32 rounding (results are written as f32 either way).
@@ -197,9 +160,9 @@ void register_step_command(CLI::App& app) {
       ->check(CLI::IsMember(resnet_names()));
   sub->add_option("--num-classes", o->num_classes,
                   "Classifier outputs (default 1000, or 10 for CIFAR models)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kClasses));
   sub->add_option("--in-channels", o->in_channels, "Input channels (default: the batch's)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kInChannels));
   sub->add_option("--weights", o->weights,
                   "torchvision state_dict as safetensors (default: seeded init)")
       ->check(CLI::ExistingFile);
@@ -208,18 +171,19 @@ void register_step_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->add_option("--out", o->out, "Output safetensors file")->required();
   sub->add_option("--device", o->device, "cpu or cuda:N");
-  sub->add_option("--seed", o->seed, "Initialisation seed when no --weights are given");
+  sub->add_option("--seed", o->seed, "Initialisation seed when no --weights are given")
+      ->check(unsigned_integer());
   sub->add_option("--label-smoothing", o->label_smoothing, "Label smoothing in [0, 1]")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(real_in(0.0, 1.0));
   sub->add_option("--dtype", o->dtype, "Compute in f32, or in f64 on the CPU reference")
       ->check(CLI::IsMember({"f32", "f64"}));
   sub->add_option("--steps", o->steps, "Optimizer steps on the batch (0: forward/backward only)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_integer());
   sub->add_option("--optimizer", o->optimizer, "sgd or adamw")
       ->check(CLI::IsMember(optim::optimizer_kind_names()));
-  sub->add_option("--lr", o->lr, "Learning rate")->check(CLI::PositiveNumber);
-  sub->add_option("--momentum", o->momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--wd", o->wd, "Weight decay")->check(CLI::NonNegativeNumber);
+  sub->add_option("--lr", o->lr, "Learning rate")->check(positive_real());
+  sub->add_option("--momentum", o->momentum, "SGD momentum")->check(real_in(0.0, 1.0));
+  sub->add_option("--wd", o->wd, "Weight decay")->check(non_negative_real());
   sub->add_flag("--nesterov", o->nesterov, "Nesterov momentum (SGD)");
   sub->add_flag("--eval", o->eval, "Forward only, in inference mode (running statistics)");
   set_command_runner(sub, [o, sub] {

@@ -1,5 +1,6 @@
 #include "apps/train_options.h"
 
+#include "apps/flag_checks.h"
 #include "layers/layer.h"
 #include "models/resnet_spec.h"
 #include "optim/lr_schedule.h"
@@ -7,6 +8,7 @@
 #include "optim/predictor.h"
 #include "pipeline/action.h"
 #include "pipeline/weight_policy.h"
+#include "runtime/limits.h"
 
 namespace augur {
 
@@ -19,21 +21,23 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
                   "Dataset folder (default: the dataset's usual place)");
   app->add_option("--image-size", o->image_size,
                   "Crop side for imagefolder, image side for synthetic")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_integer(limits::kImageSide));
   app->add_option("--limit-test", o->limit_test, "Evaluate on the first N test samples")
-      ->check(CLI::NonNegativeNumber);
-  app->add_option("-j,--workers", o->workers, "Data loading threads")->check(CLI::Range(0, 64));
+      ->check(non_negative_integer(INT64_MAX));
+  app->add_option("-j,--workers", o->workers, "Data loading threads")->check(integer_in(0, 64));
   app->add_option("-b,--batch-size", o->batch_size, "Samples per optimizer step")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kBatchSize));
   app->add_option("--device", o->device, "cpu or cuda:N for every stage");
-  app->add_option("--seed", o->seed, "Seed for initialisation, data order and augmentation");
+  app->add_option("--seed", o->seed, "Seed for initialisation, data order and augmentation")
+      ->check(unsigned_integer());
   app->add_option("--label-smoothing", o->label_smoothing, "Label smoothing")
-      ->check(CLI::Range(0.0, 1.0));
-  app->add_option("--pp-stages", o->pp_stages, "Pipeline stages")->check(CLI::Range(1, 1024));
+      ->check(real_in(0.0, 1.0));
+  app->add_option("--pp-stages", o->pp_stages, "Pipeline stages")
+      ->check(integer_in(1, limits::kStages));
   app->add_option("--dp-replicas", o->dp_replicas,
                   "Data-parallel replicas of the pipeline when launched as several processes "
                   "(default: processes / stages)")
-      ->check(CLI::Range(1, 1024));
+      ->check(integer_in(1, limits::kStages));
   app->add_option("--devices", o->devices,
                   "Device of each stage, comma-separated (or one for all)");
   app->add_option("--balance", o->balance, "Units per stage, e.g. 3,4,4,2");
@@ -46,33 +50,33 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
     return;
   }
   app->add_option("--limit-train", o->limit_train, "Train on the first N samples")
-      ->check(CLI::NonNegativeNumber);
-  app->add_option("--epochs", o->epochs, "Epochs")->check(CLI::PositiveNumber);
+      ->check(non_negative_integer(INT64_MAX));
+  app->add_option("--epochs", o->epochs, "Epochs")->check(positive_integer(limits::kEpochs));
   app->add_option("--optimizer", o->optimizer, "sgd or adamw")
       ->check(CLI::IsMember(optim::optimizer_kind_names()));
-  app->add_option("--lr", o->lr, "Learning rate")->check(CLI::PositiveNumber);
-  app->add_option("--momentum", o->momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
-  app->add_option("--wd,--weight-decay", o->wd, "Weight decay")->check(CLI::NonNegativeNumber);
+  app->add_option("--lr", o->lr, "Learning rate")->check(positive_real());
+  app->add_option("--momentum", o->momentum, "SGD momentum")->check(real_in(0.0, 1.0));
+  app->add_option("--wd,--weight-decay", o->wd, "Weight decay")->check(non_negative_real());
   app->add_flag("--nesterov", o->nesterov, "Nesterov momentum");
   app->add_flag("!--no-norm-weight-decay", o->norm_weight_decay,
                 "No weight decay on BatchNorm and bias parameters");
   app->add_option("--lr-scheduler", o->lr_scheduler, "constant, step, multistep or cosine")
       ->check(CLI::IsMember(optim::lr_decay_names()));
   app->add_option("--lr-step-size", o->lr_step_size, "Epochs per decay (step)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer());
   app->add_option("--lr-gamma", o->lr_gamma, "Decay factor (step, multistep)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(real_in(0.0, 1.0));
   app->add_option("--lr-milestones", o->lr_milestones,
                   "Epochs of the decays (multistep), e.g. 30,60");
   app->add_option("--lr-warmup-epochs", o->lr_warmup_epochs, "Warm-up epochs")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_integer());
   app->add_option("--lr-warmup-method", o->lr_warmup_method, "linear or constant")
       ->check(CLI::IsMember(optim::lr_warmup_names()));
   app->add_option("--pp-schedule", o->pp_schedule, "sequential, naive, gpipe, 1f1b or pipedream")
       ->check(CLI::IsMember(schedule_names()));
   app->add_option("--micro-batches", o->micro_batches,
                   "Micro-batches per mini-batch (synchronous schedules)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer(limits::kMicroBatches));
   app->add_option("--weight-policy", o->weight_policy, "latest, stash, predict or predict-stash")
       ->check(CLI::IsMember(weight_policy_names()));
   app->add_option("--predictor", o->predictor, "none, linear, nesterov or constant-gradient")
@@ -81,7 +85,7 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
       ->check(CLI::IsMember(bn_stats_names()));
   app->add_option("--quality-every", o->quality_every,
                   "Measure prediction quality every N micro-batches (0: never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_integer());
   app->add_option("--output-dir", o->output_dir, "Where metrics, checkpoints and args.json go");
   app->add_option("--resume", o->resume, "Continue from this checkpoint")->check(CLI::ExistingFile);
   app->add_flag("--overwrite", o->overwrite,
@@ -89,11 +93,11 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
                 "of refusing to write there");
   app->add_option("--trace", o->trace, "Write a Chrome trace of the pipeline to this file");
   app->add_option("--print-freq", o->print_freq, "Progress and metrics every N steps")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_integer());
   app->add_option("--checkpoint-every", o->checkpoint_every,
                   "Also checkpoint every N optimizer steps (pipedream: runs each epoch as "
                   "segments of N steps, its pipeline drained at each segment's end)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_integer());
 }
 
 nlohmann::json to_json(const TrainOptions& o) {

@@ -86,7 +86,8 @@ struct Layer {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
+  bench::check_arguments(argc, argv, {"--device", "--batch"});
   Device device;
   if (!bench::parse_device(argc, argv, &device)) return 0;
   int64_t batch = 32;
@@ -142,4 +143,8 @@ int main(int argc, char** argv) {
                   b * (3 + 3 + 1 + r), 0, peer, 1);
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

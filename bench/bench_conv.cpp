@@ -97,7 +97,8 @@ bool correct(const Device& device, const Stream& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
+  bench::check_arguments(argc, argv, {"--device", "--imagenet-batch"});
   Device device;
   if (!bench::parse_device(argc, argv, &device)) return 0;
   int64_t imagenet_batch = device.is_cuda() ? 32 : 8;
@@ -153,4 +154,8 @@ int main(int argc, char** argv) {
         0, flops, 0, peer);
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

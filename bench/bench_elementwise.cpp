@@ -7,7 +7,8 @@
 
 using namespace augur;
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
+  bench::check_arguments(argc, argv, {"--device"});
   Device device;
   if (!bench::parse_device(argc, argv, &device)) return 0;
   Stream s = Stream::create(device);
@@ -42,4 +43,8 @@ int main(int argc, char** argv) {
   bench::report("add 32M", bench::time_on_stream([&] { kernels::add(x, g, y, s); }, s), 3 * b, 0,
                 peer, 1);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

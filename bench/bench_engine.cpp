@@ -229,7 +229,7 @@ bool predicted_vs_measured() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   // --overhead-only [SCHEDULE]: just the first table (what the engine itself costs per
   // action), optionally for one schedule (to profile it alone).
   const bool overhead_only = argc > 1 && std::string(argv[1]) == "--overhead-only";
@@ -244,4 +244,8 @@ int main(int argc, char** argv) {
   std::printf("(%.0f s)\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return ok ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

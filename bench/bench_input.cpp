@@ -140,7 +140,8 @@ Consumption consumption(const ModelSpec& spec, ScheduleKind kind, int K, int mic
 
 }  // namespace
 
-int main() {
+static int bench_main(int argc, char** argv) {
+  bench::check_arguments(argc, argv, {});
   const auto t0 = std::chrono::steady_clock::now();
   std::string label;
   const auto d = dataset(&label);
@@ -205,4 +206,8 @@ int main() {
   std::printf("(%.0f s)\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

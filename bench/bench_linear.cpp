@@ -79,7 +79,8 @@ bool correct(const Device& device, const Stream& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
+  bench::check_arguments(argc, argv, {"--device"});
   Device device;
   if (!bench::parse_device(argc, argv, &device)) return 0;
   Stream s = Stream::create(device);
@@ -111,4 +112,8 @@ int main(int argc, char** argv) {
         2 * gemm, 0, peer);
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

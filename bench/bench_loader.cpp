@@ -166,7 +166,8 @@ bool run(const std::string& label, const std::shared_ptr<const Dataset>& d, int6
 
 }  // namespace
 
-int main() {
+static int bench_main(int argc, char** argv) {
+  bench::check_arguments(argc, argv, {});
   std::printf(
       "loader throughput, batch %lld, augmentation and normalisation on; %u hardware "
       "threads\n",
@@ -207,4 +208,8 @@ int main() {
   fo.root = (scratch.path / "imagenet").string();
   ok &= run("imagenet-shaped JPEG 375x500 -> 224", std::make_shared<ImageFolderDataset>(fo), 256);
   return ok ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

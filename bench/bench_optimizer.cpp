@@ -71,7 +71,8 @@ void line(const char* name, const bench::Timing& t, double bytes, double peer) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
+  bench::check_arguments(argc, argv, {"--device"});
   Device device;
   if (!bench::parse_device(argc, argv, &device)) return 0;
   Stream s = Stream::create(device);
@@ -115,4 +116,8 @@ int main(int argc, char** argv) {
   line("adamw step + predict f32 (fused)",
        bench::time_on_stream([&] { adam.step(w, g, s, &adam32); }, s), 9 * f, peer);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

@@ -98,7 +98,8 @@ bool correct(const Device& d, Stream& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
+  bench::check_arguments(argc, argv, {"--device"});
   Device device;
   if (!bench::parse_device(argc, argv, &device)) return 0;
   Stream s = Stream::create(device);
@@ -154,4 +155,8 @@ int main(int argc, char** argv) {
                   bytes, 0, peer, 1);
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "kernels/gpu_math.h"
 #include "kernels/profile.h"
 #include "models/resnet.h"
@@ -166,7 +167,7 @@ void print_breakdown(const profile::Totals& t, double step_seconds, int steps) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int bench_main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   if (o.device.is_cuda()) kernels::set_conv_algo_search(kernels::ConvAlgoSearch::Benchmark);
   kernels::set_gpu_allow_tf32(o.tf32);
@@ -224,4 +225,8 @@ int main(int argc, char** argv) {
     print_breakdown(profile::totals(), total / o.steps, o.steps);
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

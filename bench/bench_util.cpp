@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 #include <cublas_v2.h>
+#include <filesystem>
+#include <stdexcept>
 
 #include <algorithm>
 #include <chrono>
@@ -98,6 +100,35 @@ bool parse_device(int argc, char** argv, Device* device) {
     return false;
   }
   return true;
+}
+
+int guarded_main(int argc, char** argv, const std::function<int(int, char**)>& body) {
+  const std::string name = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "bench";
+  try {
+    return body(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "%s: error: an argument is not a number (%s)\n", name.c_str(), e.what());
+  } catch (const std::out_of_range& e) {
+    std::fprintf(stderr, "%s: error: an argument is out of range (%s)\n", name.c_str(), e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", name.c_str(), e.what());
+  }
+  return 1;
+}
+
+void check_arguments(int argc, char** argv, const std::vector<std::string>& known) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    bool ok = false;
+    for (const std::string& k : known) ok = ok || a == k;
+    if (!ok) {
+      std::string list;
+      for (const std::string& k : known) list += " " + k;
+      throw std::invalid_argument("unknown argument '" + a + "'; this benchmark takes:" +
+                                  (list.empty() ? std::string(" nothing") : list));
+    }
+    ++i;  // every known flag takes a value
+  }
 }
 
 }  // namespace augur::bench

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "runtime/device.h"
 #include "runtime/stream.h"
@@ -33,6 +34,14 @@ double measured_sgemm_tflops(const Device& device, int n = 2048);
 // "name  time  GB/s  (x% of copy bandwidth)" style line, printed to stdout.
 void report(const std::string& name, const Timing& t, double bytes, double flops, double peer_gbps,
             double peer_tflops);
+
+// What every benchmark's main() returns: `body`'s status, or 1 with "NAME: error: ..." on
+// stderr when it throws (a bad argument, a failed allocation, a CUDA error), instead of
+// "terminate called ...". Arguments a benchmark does not know are refused the same way.
+int guarded_main(int argc, char** argv, const std::function<int(int, char**)>& body);
+// Throws naming the argument when argv holds one that is not in `known` (flags taking a value
+// are followed by it).
+void check_arguments(int argc, char** argv, const std::vector<std::string>& known);
 
 // `--device cpu|cuda:N` from argv (default cpu); prints a note and returns false when a
 // CUDA device was asked for and none exists.

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "runtime/error.h"
+#include "runtime/limits.h"
 #include "runtime/output_file.h"
 
 namespace augur::data {
@@ -43,6 +44,18 @@ RgbImage decode_jpeg(const uint8_t* data, size_t bytes, const std::string& sourc
                           &colorspace) != 0)
     AUGUR_THROW(source, ": not a readable JPEG (", tjGetErrorStr2(tj), ")");
   if (w <= 0 || h <= 0) AUGUR_THROW(source, ": JPEG with empty size ", w, "x", h);
+  // The header's size is checked before the pixels are allocated or decoded: a 1 kB file
+  // may claim 65,500 x 65,500 pixels (12 GB and minutes of decoding).
+  const int64_t pixels = int64_t(w) * int64_t(h);
+  if (w > limits::kJpegSide || h > limits::kJpegSide || pixels > limits::kJpegPixels)
+    AUGUR_THROW(source, ": JPEG of ", w, "x", h, " pixels is over the limit (at most ",
+                limits::kJpegSide, " a side and ", limits::kJpegPixels, " pixels)");
+  // Entropy-coded data costs at least about 2 bits per 8x8 block even for a flat image
+  // (Huffman DC and end-of-block codes): far fewer bytes than that is a header claiming
+  // pixels the file does not hold, which libjpeg would invent row by row.
+  if (int64_t(bytes) * 4096 < pixels)
+    AUGUR_THROW(source, ": JPEG header claims ", w, "x", h, " pixels but the file has only ", bytes,
+                " bytes (damaged or truncated)");
   const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   const int channels = cmyk ? 4 : 3;
   std::vector<uint8_t> px(static_cast<size_t>(w) * h * channels);

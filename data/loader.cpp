@@ -90,8 +90,11 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, const LoaderOptions& opti
   }
   samples_ = options.limit > 0 ? std::min(options.limit, dataset_->size()) : dataset_->size();
   pool_ = std::make_shared<Pool>();
-  pool_->image_bytes = static_cast<size_t>(options.batch_size * shape.numel()) * sizeof(float);
-  pool_->label_bytes = static_cast<size_t>(options.batch_size) * sizeof(int64_t);
+  // A batch holds at most the samples there are: -b far above the data set's size must not
+  // ask for memory no batch will use.
+  const int64_t per_batch = std::max<int64_t>(1, std::min<int64_t>(options.batch_size, samples_));
+  pool_->image_bytes = static_cast<size_t>(per_batch * shape.numel()) * sizeof(float);
+  pool_->label_bytes = static_cast<size_t>(per_batch) * sizeof(int64_t);
   for (int i = 0; i < options.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "runtime/error.h"
+#include "runtime/limits.h"
 
 namespace augur {
 
@@ -106,13 +107,17 @@ ModelSpec resnet_spec(const std::string& name, const ResNetOptions& options) {
     throw Error(os.str());
   }
   const FamilyRow& row = row_it->second;
-  AUGUR_ARG_CHECK(options.num_classes >= 1, "a model needs at least 1 class, got ",
-                  options.num_classes);
-  AUGUR_ARG_CHECK(options.in_channels >= 1, "a model needs at least 1 input channel, got ",
-                  options.in_channels);
+  // Reached from flags and from data sets (their class count): said in those terms.
+  if (options.num_classes < 1 || options.num_classes > limits::kClasses)
+    AUGUR_THROW(name, ": the number of classes must be 1 to ", limits::kClasses, ", got ",
+                options.num_classes);
+  if (options.in_channels < 1 || options.in_channels > limits::kInChannels)
+    AUGUR_THROW(name, ": input channels must be 1 to ", limits::kInChannels, ", got ",
+                options.in_channels);
   const int min_size = row.cifar ? 4 : 32;
-  AUGUR_ARG_CHECK(options.image_size >= min_size, name, " needs images of at least ", min_size,
-                  " pixels, got ", options.image_size);
+  if (options.image_size < min_size || options.image_size > limits::kImageSide)
+    AUGUR_THROW(name, " needs images of ", min_size, " to ", limits::kImageSide,
+                " pixels a side (--image-size), got ", options.image_size);
 
   ModelSpec m;
   m.name = name;

@@ -1,5 +1,7 @@
-// Error reporting for the whole project: every failed check throws augur::Error with the
-// expression, file:line and a message; library code never calls exit().
+// Error reporting for the whole project: every failed check throws augur::Error; internal
+// checks (AUGUR_CHECK, AUGUR_ARG_CHECK) carry the expression and the source file:line
+// (relative to the source tree), user errors (AUGUR_THROW) only their message. Library code
+// never calls exit().
 #pragma once
 
 #include <sstream>
@@ -44,6 +46,7 @@ std::string concat(const Args&... args) {
                                     ::augur::detail::concat(__VA_ARGS__));         \
   } while (0)
 
-#define AUGUR_THROW(...)                                              \
-  ::augur::detail::check_failed("error", nullptr, __FILE__, __LINE__, \
-                                ::augur::detail::concat(__VA_ARGS__))
+// An error in what the user gave (a data file, a flag, a schedule): the message names it and
+// says what is wrong in the user's terms, without the source location (which would only
+// point into Augur, and into the machine that built it).
+#define AUGUR_THROW(...) throw ::augur::Error(::augur::detail::concat(__VA_ARGS__))

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "bench/pass_through.h"
 #include "pipeline/engine.h"
 #include "pipeline/lowering.h"
@@ -153,7 +154,8 @@ void engine_overhead(int rank) {
 
 }  // namespace
 
-int main() {
+static int bench_main(int argc, char** argv) {
+  bench::check_arguments(argc, argv, {});
   if (!MpiWorld::launched_by_mpi()) {
     std::fprintf(stderr, "usage: mpirun -np 2 bench_transport\n");
     return 2;
@@ -166,4 +168,8 @@ int main() {
   latency_and_bandwidth(world.rank());
   engine_overhead(world.rank());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return augur::bench::guarded_main(argc, argv, bench_main);
 }

@@ -110,12 +110,30 @@ def case_flags(d):
         (["train", "--device", "cpu", "--devices", "cpu,cpu"], "--devices"),
         (["train", "--device", "gpu:0"], "gpu:0"),
         (["train", "--dataset", "cifar10", "--data-path", os.path.join(d, "missing")], "missing"),
-        (["train", "--lr", "-1"], "--lr"),
+        (["train", "--lr", "-1"], "--lr: must be a positive number, got '-1'"),
+        # NaN refused by name; ranges said in words, limits named, no 310-digit bounds.
+        (["train", "--lr", "nan"], "--lr: must be a finite number, got 'nan'"),
+        (["train", "--momentum", "NaN"], "--momentum: must be a finite number"),
+        (["train", "--epochs", "0"], "--epochs: must be a positive integer, got '0'"),
+        (["train", "-b", "2147483647"], "must be a positive integer of at most 1048576"),
+        (["train", "--image-size", "2147483647"], "--image-size: must be a non-negative integer "
+         "of at most 8192"),
+        (["train", "--seed", "-1"], "--seed: must be a non-negative integer below 2^64"),
+        (["train", "--lr-scheduler", "multistep", "--lr-milestones", "abc"],
+         "--lr-milestones: 'abc'"),
+        (["simulate", "--pp-schedule", "gpipe", "--micro-batches", "2147483647"],
+         "--micro-batches: must be a positive integer of at most 65536"),
+        (["info", "--model", "resnet20", "--num-classes", "2147483647"],
+         "--num-classes: must be a positive integer of at most 100000"),
     ]
     for args, needle in bad:
-        p = run(args + ["--output-dir", os.path.join(d, "x")], expect_ok=False)
+        extra = ["--output-dir", os.path.join(d, "x")] if args[0] == "train" else []
+        p = run(args + extra, expect_ok=False)
         text = p.stdout + p.stderr
         assert needle in text, f"{args}: {needle!r} not in {text!r}"
+        # A user's mistake is told in the user's terms: no check expression, no source path.
+        assert ".cpp:" not in text, text
+        assert "e+308" not in text and "1797693134862315" not in text, text
 
 
 def case_outdir(d):
@@ -322,6 +340,19 @@ def case_faults(d):
         subprocess.run(["umount", "-l", disk])
 
 
+def case_limits(d):
+    """A batch far larger than the data set costs only the data set's memory."""
+    import resource
+    ckpt = os.path.join(d, "m", "checkpoint.safetensors")
+    run(SMALL + ["--epochs", "1", "--output-dir", os.path.join(d, "m")])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # -b at its limit: a buffer for 2^20 16x16 RGB images would be 3.2 GB.
+    run(["eval", "--weights", ckpt, "--dataset", "synthetic", "--image-size", "16",
+         "--limit-test", "16", "-b", "1048576", "-j", "1"])
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert peak_mb < 1500, f"eval of 16 images with -b 1048576 peaked at {peak_mb:.0f} MB"
+
+
 def case_config(d):
     cfg = os.path.join(d, "run.toml")
     out = os.path.join(d, "cfg")
@@ -334,7 +365,26 @@ def case_config(d):
     with open(cfg, "a") as f:
         f.write("no-such-option = 3\n")
     p = run(["train", "--config", cfg], expect_ok=False)
-    assert "no-such-option" in p.stdout + p.stderr, p.stdout + p.stderr
+    text = p.stdout + p.stderr
+    assert f"{cfg} line 11: 'no-such-option' is not an option of augur train" in text, text
+    # Every config error names the file and line: syntax, sections, values, ranges.
+    cases = [
+        ('[train]\nlr 0.1\n', "line 2: expected 'key = value'"),
+        ('[trian]\n', "line 1: unknown section [trian]"),
+        ('[train]\ndataset = synthetic\n', "line 2: 'synthetic' is not a TOML value"),
+        ('[train]\nlr = 0.1\nlr = 0.2\n', "line 3: [train] lr is set twice"),
+        ('[train]\nname = "open\n', "line 2: a string is not closed"),
+        ('[train]\n\nmomentum = nan\n', "line 3: --momentum: must be a finite number"),
+        ('lr = 0.1\n', "line 1: 'lr' is not an option of augur "),
+    ]
+    for body, needle in cases:
+        bad = os.path.join(d, "bad.toml")
+        with open(bad, "w") as f:
+            f.write(body)
+        p = run(["train", "--config", bad, "--output-dir", os.path.join(d, "x")], expect_ok=False)
+        text = p.stdout + p.stderr
+        assert f"{bad} {needle}" in text, f"{body!r}: {needle!r} not in {text!r}"
+        assert "INI" not in text, text
     with open(os.path.join(out, "args.json")) as f:
         args = json.load(f)
     assert args["weight_policy"] == "stash" and args["limit_train"] == 64, args

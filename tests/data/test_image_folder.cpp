@@ -202,3 +202,36 @@ TEST_CASE("JPEG round trip through libturbojpeg", "[data][image_folder]") {
   CHECK(err / px.size() < 8.0);
   CHECK_THROWS_WITH(decode_jpeg(bytes.data(), 10, "ten bytes"), Contains("ten bytes"));
 }
+
+namespace {
+
+// A copy of a JPEG whose frame header (SOF0) claims h x w pixels.
+std::vector<uint8_t> with_claimed_size(std::vector<uint8_t> jpeg, int h, int w) {
+  for (size_t i = 0; i + 8 < jpeg.size(); ++i)
+    if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0) {  // SOF0: length(2) precision(1) h(2) w(2)
+      jpeg[i + 5] = uint8_t(h >> 8);
+      jpeg[i + 6] = uint8_t(h);
+      jpeg[i + 7] = uint8_t(w >> 8);
+      jpeg[i + 8] = uint8_t(w);
+      return jpeg;
+    }
+  FAIL("no SOF0 marker");
+  return jpeg;
+}
+
+}  // namespace
+
+TEST_CASE("a JPEG's claimed size is checked before it is decoded", "[data][image_folder]") {
+  const std::vector<uint8_t> px = pattern_rgb(16, 16, 3);
+  const std::vector<uint8_t> small = encode_jpeg(px.data(), 16, 16, 90);
+  // The case: about a kilobyte claiming 65,500 x 65,500 (12.7 GB, 94 s before).
+  const auto huge = with_claimed_size(small, 65500, 65500);
+  CHECK_THROWS_WITH(decode_jpeg(huge.data(), huge.size(), "huge.jpg"),
+                    Contains("huge.jpg") && Contains("65500x65500") && Contains("over the limit"));
+  // Within the side limits but far more pixels than the bytes can hold.
+  const auto claims = with_claimed_size(small, 8000, 8000);
+  CHECK_THROWS_WITH(decode_jpeg(claims.data(), claims.size(), "claims.jpg"),
+                    Contains("claims.jpg") && Contains("8000x8000") && Contains("bytes"));
+  // The unchanged file still decodes.
+  CHECK(decode_jpeg(small.data(), small.size(), "small.jpg").h == 16);
+}

@@ -67,9 +67,19 @@ TEST_CASE("units carry torchvision names, v1.5 strides and shortcuts", "[models]
 TEST_CASE("model options are validated", "[models]") {
   CHECK_THROWS_WITH(resnet_spec("resnet51"),
                     Catch::Contains("unknown model 'resnet51'") && Catch::Contains("resnet50"));
-  CHECK_THROWS_WITH(resnet_spec("resnet20", {0, 3, 32}), Catch::Contains("at least 1 class"));
-  CHECK_THROWS_WITH(resnet_spec("resnet20", {10, 0, 32}), Catch::Contains("at least 1 input"));
-  CHECK_THROWS_WITH(resnet_spec("resnet50", {10, 3, 16}), Catch::Contains("at least 32"));
+  CHECK_THROWS_WITH(resnet_spec("resnet20", {0, 3, 32}),
+                    Catch::Contains("classes must be 1 to 100000, got 0"));
+  CHECK_THROWS_WITH(resnet_spec("resnet20", {10, 0, 32}),
+                    Catch::Contains("input channels must be 1 to 64"));
+  CHECK_THROWS_WITH(resnet_spec("resnet50", {10, 3, 16}),
+                    Catch::Contains("32 to 8192 pixels a side (--image-size), got 16"));
+  // The documented limits (runtime/limits.h), before any layer is sized from them.
+  CHECK_THROWS_WITH(resnet_spec("resnet20", {2147483647, 3, 32}),
+                    Catch::Contains("got 2147483647"));
+  CHECK_THROWS_WITH(resnet_spec("resnet20", {10, 3, 2147483647}),
+                    Catch::Contains("got 2147483647"));
+  // User errors carry no source location.
+  CHECK_THROWS_WITH(resnet_spec("resnet20", {10, 3, 2}), !Catch::Contains(".cpp:"));
   // The defaults the command line fills in: ImageNet nets 224px/1000 classes, CIFAR 32px/10.
   CHECK(resnet_defaults("resnet50").num_classes == 1000);
   CHECK(resnet_defaults("resnet50").image_size == 224);
