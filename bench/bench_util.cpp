@@ -124,7 +124,7 @@ void check_arguments(int argc, char** argv, const std::vector<std::string>& know
     if (!ok) {
       std::string list;
       for (const std::string& k : known) list += " " + k;
-      throw std::invalid_argument("unknown argument '" + a + "'; this benchmark takes:" +
+      throw std::runtime_error("unknown argument '" + a + "'; this benchmark takes:" +
                                   (list.empty() ? std::string(" nothing") : list));
     }
     ++i;  // every known flag takes a value
