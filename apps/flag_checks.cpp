@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -72,12 +73,27 @@ CLI::Validator unsigned_integer() {
       "UINT64");
 }
 
-CLI::Validator real_in(double lo, double hi) {
+namespace {
+
+// A validator of finite reals: the text must be a number, not NaN or infinite, and then pass
+// `range` (its message, or "" when the value is in range).
+CLI::Validator finite_real(std::function<std::string(double, const std::string&)> range,
+                           std::string description) {
   return CLI::Validator(
-      [=](std::string& text) -> std::string {
+      [range = std::move(range)](std::string& text) -> std::string {
         double v = 0;
         if (!real(text, &v)) return "must be a number, got " + in_quotes(text);
         if (!std::isfinite(v)) return "must be a finite number, got " + in_quotes(text);
+        return range(v, text);
+      },
+      std::move(description));
+}
+
+}  // namespace
+
+CLI::Validator real_in(double lo, double hi) {
+  return finite_real(
+      [=](double v, const std::string& text) -> std::string {
         if (v < lo || v > hi)
           return "must be between " + number(lo) + " and " + number(hi) + ", got " +
                  in_quotes(text);
@@ -87,25 +103,17 @@ CLI::Validator real_in(double lo, double hi) {
 }
 
 CLI::Validator positive_real() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        double v = 0;
-        if (!real(text, &v)) return "must be a number, got " + in_quotes(text);
-        if (!std::isfinite(v)) return "must be a finite number, got " + in_quotes(text);
-        if (!(v > 0)) return "must be a positive number, got " + in_quotes(text);
-        return "";
+  return finite_real(
+      [](double v, const std::string& text) -> std::string {
+        return v > 0 ? "" : "must be a positive number, got " + in_quotes(text);
       },
       "POSITIVE");
 }
 
 CLI::Validator non_negative_real() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        double v = 0;
-        if (!real(text, &v)) return "must be a number, got " + in_quotes(text);
-        if (!std::isfinite(v)) return "must be a finite number, got " + in_quotes(text);
-        if (v < 0) return "must be a non-negative number, got " + in_quotes(text);
-        return "";
+  return finite_real(
+      [](double v, const std::string& text) -> std::string {
+        return v >= 0 ? "" : "must be a non-negative number, got " + in_quotes(text);
       },
       "NONNEGATIVE");
 }

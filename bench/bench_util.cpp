@@ -125,7 +125,7 @@ void check_arguments(int argc, char** argv, const std::vector<std::string>& know
       std::string list;
       for (const std::string& k : known) list += " " + k;
       throw std::runtime_error("unknown argument '" + a + "'; this benchmark takes:" +
-                                  (list.empty() ? std::string(" nothing") : list));
+                               (list.empty() ? std::string(" nothing") : list));
     }
     ++i;  // every known flag takes a value
   }
