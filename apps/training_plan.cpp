@@ -8,6 +8,7 @@
 #include "apps/stage_flags.h"
 #include "data/open.h"
 #include "pipeline/partitioner.h"
+#include "runtime/limits.h"
 
 namespace augur {
 
@@ -104,6 +105,9 @@ optim::LrSchedule lr_schedule(const TrainOptions& o, int64_t steps_per_epoch) {
     }
     if (used != m.size() || epochs < 0)
       throw Error("--lr-milestones: '" + m + "' is not a non-negative whole number of epochs");
+    if (epochs > limits::kEpochs)
+      throw Error("--lr-milestones: " + m + " is over the limit of " +
+                  std::to_string(limits::kEpochs) + " epochs");
     c.milestones.push_back(epochs * steps_per_epoch);
   }
   if (c.decay == optim::LrDecay::MultiStep && c.milestones.empty())

@@ -71,15 +71,20 @@ IdxArray read_idx(const std::string& path, int rank) {
     if (f.read(b, 4) != 4) AUGUR_THROW(path, ": truncated (in the dimension sizes)");
     const int64_t d = big_endian(b);
     a.dims.push_back(d);
+    // Beyond any real dataset; stops garbage sizes from asking for absurd allocations. Checked
+    // before the multiplication, which two 32-bit sizes would overflow.
+    const int64_t limit = int64_t(1) << 36;
+    if (d != 0 && total > limit / d)
+      AUGUR_THROW(path, ": implausible dimension sizes (over ", limit, " bytes of data)");
     total *= d;
-    // Beyond any real dataset; stops garbage sizes from asking for absurd allocations.
-    if (total > (int64_t(1) << 36)) AUGUR_THROW(path, ": implausible dimension sizes");
   }
-  // Read in chunks so a garbage size fails as truncation rather than as one huge allocation.
-  const size_t chunk = size_t(1) << 24;
+  // Read in geometrically growing chunks (64 KiB, then as much as is already there) so a
+  // garbage size fails as truncation having allocated at most twice the bytes really present:
+  // a gzipped file's decompressed size is not known before it is read.
   size_t have = 0;
   while (have < static_cast<size_t>(total)) {
-    const size_t want = std::min(chunk, static_cast<size_t>(total) - have);
+    const size_t want =
+        std::min(std::max<size_t>(size_t(1) << 16, have), static_cast<size_t>(total) - have);
     a.data.resize(have + want);
     const size_t got = f.read(a.data.data() + have, want);
     have += got;

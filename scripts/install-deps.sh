@@ -15,6 +15,8 @@ packages=(
   zlib1g-dev            # gzipped IDX files
   dataset-fashion-mnist # Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
   clang-format          # the formatting check
+  clang-14              # the fuzz preset's compiler (libFuzzer needs clang)
+  libclang-rt-14-dev    # libFuzzer and clang's sanitizer runtimes
   python3               # scripts
   python3-torch         # PyTorch CPU: the numerics comparison tests and the CPU speed peer
   python3-torchvision   # torchvision's ResNets for those comparisons

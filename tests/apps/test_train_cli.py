@@ -121,6 +121,8 @@ def case_flags(d):
         (["train", "--seed", "-1"], "--seed: must be a non-negative integer below 2^64"),
         (["train", "--lr-scheduler", "multistep", "--lr-milestones", "abc"],
          "--lr-milestones: 'abc'"),
+        (["train", "--lr-scheduler", "multistep", "--lr-milestones", "3333333333333333333"],
+         "--lr-milestones: 3333333333333333333 is over the limit of 1000000 epochs"),
         (["simulate", "--pp-schedule", "gpipe", "--micro-batches", "2147483647"],
          "--micro-batches: must be a positive integer of at most 65536"),
         (["info", "--model", "resnet20", "--num-classes", "2147483647"],

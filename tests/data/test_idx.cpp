@@ -137,6 +137,11 @@ TEST_CASE("IDX: errors name the file", "[data][idx]") {
     write_bytes(images + ".gz", gz);
     CHECK_THROWS_WITH(read_idx(images + ".gz", 3), Contains(images + ".gz"));
   }
+  SECTION("dimension sizes whose product overflows 64 bits") {
+    // 2^32-1 squared times 8 wraps a 64-bit product; the check comes before the multiplication.
+    write_bytes(images, {0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 8});
+    CHECK_THROWS_WITH(read_idx(images, 3), Contains(images) && Contains("implausible"));
+  }
   SECTION("trailing bytes") {
     std::vector<uint8_t> bytes = idx_bytes({5, 4, 3}, pixels);
     bytes.push_back(0);

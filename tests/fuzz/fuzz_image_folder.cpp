@@ -38,8 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i + 1 < parts.size(); i += 2) {
     const std::string rel = inside_root(parts[i]);
     if (rel.empty() || rel.size() > 100) continue;
-    augur::fuzz::write_file("root/" + rel, reinterpret_cast<const uint8_t*>(parts[i + 1].data()),
-                            parts[i + 1].size());
+    augur::fuzz::try_write_file(
+        "root/" + rel, reinterpret_cast<const uint8_t*>(parts[i + 1].data()), parts[i + 1].size());
   }
   for (auto split : {augur::data::Split::Train, augur::data::Split::Test}) {
     try {

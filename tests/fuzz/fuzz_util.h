@@ -29,15 +29,23 @@ inline const std::string& scratch_dir() {
   return *dir;
 }
 
-// `name` (a path under the scratch folder, its parents created) holding the given bytes.
-inline std::string write_file(const std::string& name, const uint8_t* data, size_t size) {
+// Writes `name` (a path under the scratch folder, its parents created) with the given bytes;
+// false when the path cannot be a file (an input may name "a" as a file and then "a/b").
+inline bool try_write_file(const std::string& name, const uint8_t* data, size_t size) {
   const std::filesystem::path p = std::filesystem::path(scratch_dir()) / name;
-  std::filesystem::create_directories(p.parent_path());
+  std::error_code ec;
+  std::filesystem::create_directories(p.parent_path(), ec);
+  if (ec) return false;
   std::FILE* f = std::fopen(p.c_str(), "wb");
-  if (f == nullptr) std::abort();
-  if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();
-  std::fclose(f);
-  return p.string();
+  if (f == nullptr) return false;
+  const bool ok = size == 0 || std::fwrite(data, 1, size, f) == size;
+  return std::fclose(f) == 0 && ok;
+}
+
+// The same where the path is the harness's own and a failure means the scratch disk failed.
+inline std::string write_file(const std::string& name, const uint8_t* data, size_t size) {
+  if (!try_write_file(name, data, size)) std::abort();
+  return (std::filesystem::path(scratch_dir()) / name).string();
 }
 
 inline void clear_scratch() {
