@@ -86,6 +86,23 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->add_option("--quality-every", o->quality_every,
                   "Measure prediction quality every N micro-batches (0: never)")
       ->check(non_negative_integer());
+  app->add_option("--stage-momentum-max", o->stage_momentum_max,
+                  "Per-stage momentum mu + s_r (MAX - mu) / K for a stage s_r steps stale, its "
+                  "learning rate scaled by (1 - mu_r) / (1 - mu) (0: off)")
+      ->check(real_in(0.0, 1.0));
+  app->add_flag("--momentum-bias-correction", o->momentum_bias_correction,
+                "Learning rate times 1 / (1 - mu_r^t) on step t (the momentum buffer filling)");
+  app->add_option("--stage-lr-warmup-steps", o->stage_lr_warmup_steps,
+                  "PipeMare's warm-up: a stage s_r steps stale starts at lr / s_r and reaches "
+                  "lr after this many steps (0: off)")
+      ->check(non_negative_integer(INT64_MAX));
+  app->add_flag("--spike-compensation", o->spike_compensation,
+                "Apply a gradient s steps late as mu^s v + (1 - mu^s) / (1 - mu) g (Kosson "
+                "et al.; s = 1 is Nesterov)");
+  app->add_option("--bn-recalibrate", o->bn_recalibrate,
+                  "Also evaluate each epoch with every BatchNorm's running statistics "
+                  "re-estimated over the first N training batches (0: off)")
+      ->check(non_negative_integer(limits::kMicroBatches));
   app->add_option("--output-dir", o->output_dir, "Where metrics, checkpoints and args.json go");
   app->add_option("--resume", o->resume, "Continue from this checkpoint")->check(CLI::ExistingFile);
   app->add_flag("--overwrite", o->overwrite,
@@ -136,6 +153,11 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"predictor", o.predictor},
           {"bn_stats", o.bn_stats},
           {"quality_every", o.quality_every},
+          {"stage_momentum_max", o.stage_momentum_max},
+          {"momentum_bias_correction", o.momentum_bias_correction},
+          {"stage_lr_warmup_steps", o.stage_lr_warmup_steps},
+          {"spike_compensation", o.spike_compensation},
+          {"bn_recalibrate", o.bn_recalibrate},
           {"output_dir", o.output_dir},
           {"resume", o.resume},
           {"overwrite", o.overwrite},

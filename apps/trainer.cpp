@@ -80,6 +80,34 @@ EvalStats evaluate_split(Engine& engine, std::shared_ptr<const data::Dataset> te
   return total;
 }
 
+// Test figures with every BatchNorm's running statistics re-estimated from the first `batches`
+// training batches (in order, unaugmented) under the current weights; the statistics the run
+// gathered are put back afterwards, so training and checkpoints do not see this.
+EvalStats recalibrated_eval(Engine& engine, std::shared_ptr<const data::Dataset> train,
+                            std::shared_ptr<const data::Dataset> test, const TrainOptions& o) {
+  data::LoaderOptions lo;
+  lo.batch_size = o.batch_size;
+  lo.shuffle = false;
+  lo.workers = o.workers;
+  lo.limit = int64_t(o.bn_recalibrate) * o.batch_size;
+  lo.augment = false;
+  lo.drop_last = true;  // whole batches, as training sees
+  data::Loader loader(train, lo);
+  loader.start_epoch(0);
+  std::vector<std::shared_ptr<const data::Batch>> kept;
+  std::vector<TensorView> images;
+  while (auto b = loader.next()) {
+    images.push_back(b->images_view());
+    kept.push_back(std::move(b));
+  }
+  const auto weights = engine.weights();
+  const auto states = engine.states();
+  engine.recalibrate_batchnorm(images);
+  const EvalStats ev = evaluate_split(engine, test, o);
+  engine.set_weights(weights, states);
+  return ev;
+}
+
 MicroBatch whole(const std::shared_ptr<const data::Batch>& b) {
   return {b->images_view(), b->labels_view(), b};
 }
@@ -481,6 +509,18 @@ int train(TrainingPlan& p, const Cluster* cluster) {
                                 : ", weight policy " + o.weight_policy + " with the " +
                                       o.predictor + " predictor")
               << "\n";
+  if (writes && p.engine.staleness_rules.any()) {
+    // What each stage runs with, so a study's log shows the rule as applied.
+    std::cerr << "augur: staleness rules: " << p.engine.staleness_rules.str() << "; per stage";
+    for (int r = 0; r < p.stages; ++r) {
+      const int s = p.engine.stage_staleness[static_cast<size_t>(r)];
+      const optim::StageOptimizer so =
+          optim::stage_optimizer(p.optimizer, schedule, p.engine.staleness_rules, s, p.stages);
+      std::cerr << (r ? "," : "") << " s=" << s << " mu=" << so.config.sgd.momentum
+                << " lr(0)=" << so.schedule.lr(0);
+    }
+    std::cerr << "\n";
+  }
 
   const std::string checkpoint = (out_dir / "checkpoint.safetensors").string();
   // SIGINT/SIGTERM stop at the next checkpoint point (one process only: see graceful_stop.h).
@@ -550,12 +590,24 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     const TrainingState ts{epoch + 1, step, p.balance_text(), o.model, args};
     if (!model) continue;  // rank 0 evaluates and writes the checkpoints
     last_eval = evaluate_split(*model, p.test, o);
-    const nlohmann::json rec = epoch_record(epoch, step, stats, last_eval, model->next_lr(), secs);
+    nlohmann::json rec = epoch_record(epoch, step, stats, last_eval, model->next_lr(), secs);
+    std::string recalibrated;
+    if (o.bn_recalibrate > 0) {
+      const EvalStats re = recalibrated_eval(*model, p.train, p.test, o);
+      const double n = double(std::max<int64_t>(1, re.samples));
+      rec["loss_recalibrated"] = re.loss_sum / n;
+      rec["top1_recalibrated"] = 100.0 * re.top1 / n;
+      rec["top5_recalibrated"] = 100.0 * re.top5 / n;
+      std::ostringstream os;
+      os << std::fixed << std::setprecision(2) << "; BatchNorm re-estimated over "
+         << o.bn_recalibrate << " batches: top-1 " << 100.0 * re.top1 / n << "%";
+      recalibrated = os.str();
+    }
     metrics.write(rec);
     std::cerr << "epoch " << epoch << " done in " << format_duration(secs) << ": test loss "
               << std::fixed << std::setprecision(4) << rec["loss"].get<double>() << ", top-1 "
               << std::setprecision(2) << rec["top1"].get<double>() << "%, top-5 "
-              << rec["top5"].get<double>() << "%\n";
+              << rec["top5"].get<double>() << "%" << recalibrated << "\n";
     save_checkpoint(checkpoint, *model, ts);
     save_checkpoint((out_dir / ("model_" + std::to_string(epoch) + ".safetensors")).string(),
                     *model, ts);

@@ -8,6 +8,8 @@
 #include "apps/stage_flags.h"
 #include "data/open.h"
 #include "pipeline/partitioner.h"
+#include "pipeline/schedule_generators.h"
+#include "pipeline/staleness.h"
 #include "runtime/limits.h"
 
 namespace augur {
@@ -175,19 +177,30 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app, int
   EngineOptions& eo = p.engine;
   eo.policy = parse_weight_policy(o.weight_policy);
   eo.predictor = optim::parse_predictor(o.predictor);
-  if (!p.synchronous && forward_predicts(eo.policy)) {
-    try {
-      optim::check_predictor(eo.predictor, p.optimizer);
-    } catch (const Error& e) {
-      throw Error("--predictor " + o.predictor + " with --optimizer " + o.optimizer + ": " +
-                  e.what());
-    }
-  }
+  if (!p.synchronous && forward_predicts(eo.policy) &&
+      p.optimizer.kind == optim::OptimizerKind::AdamW && eo.predictor != optim::Predictor::None &&
+      eo.predictor != optim::Predictor::Linear)
+    throw Error("--predictor " + o.predictor + " with --optimizer " + o.optimizer +
+                ": that predictor models SGD with momentum; AdamW predicts with its own update "
+                "direction: use --predictor linear (or none)");
   eo.bn_stats = parse_bn_stats(o.bn_stats);
   eo.decay_norm_and_bias = o.norm_weight_decay;
   eo.label_smoothing = o.label_smoothing;
   eo.quality_every = o.quality_every;
   eo.stop_on_non_finite_loss = true;
+  eo.staleness_rules.momentum_max = o.stage_momentum_max;
+  eo.staleness_rules.bias_correction = o.momentum_bias_correction;
+  eo.staleness_rules.warmup_steps = o.stage_lr_warmup_steps;
+  eo.staleness_rules.spike = o.spike_compensation;
+  eo.staleness_rules.validate(p.optimizer);
+  // The schedule's flags are checked here, before the output folder is taken.
+  (void)lr_schedule(o, p.steps_per_epoch);
+  if (eo.staleness_rules.any()) {
+    // The steady state of a run long enough to reach it: pipedream's K-1-r; 0 for the
+    // synchronous schedules, whose gradients are never late.
+    const int n = p.synchronous ? p.micro_batches : std::max(p.micro_batches, 4 * p.stages);
+    eo.stage_staleness = steady_staleness(make_schedule(p.kind, p.stages, n));
+  }
   return p;
 }
 

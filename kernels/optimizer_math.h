@@ -6,7 +6,9 @@
 //   SGD (PyTorch semantics, dampening 0):
 //     d = g + wd*w                       (only for decaying elements)
 //     v = d on the first step, else mu*v + d      (only with momentum mu != 0)
-//     u = d + mu*v with Nesterov, else v (or d without momentum)
+//     u = d + mu*v with Nesterov, a*v + b*d with spike compensation (a = mu^s and
+//         b = (1 - mu^s)/(1 - mu) for a gradient s steps late; optim/optimizer_config.h),
+//         else v (or d without momentum)
 //     w = w - lr*u
 //   AdamW (decoupled decay, bias-corrected):
 //     w = w*(1 - lr*wd)                  (only for decaying elements)
@@ -53,6 +55,10 @@ struct StepScalars {
   // SGD
   double momentum = 0;  // 0: no momentum buffer (the state arena is not used)
   bool nesterov = false;
+  // Spike compensation: u = spike_velocity*v + spike_gradient*d (Nesterov is the case
+  // spike_velocity = mu, spike_gradient = 1). Not with `nesterov`.
+  bool spike = false;
+  double spike_velocity = 1, spike_gradient = 0;
   // AdamW
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   int64_t adam_step = 1;  // t of this step, counted from 1, for the bias corrections
@@ -75,8 +81,9 @@ struct PredictScalars {
 template <class T>
 struct StepCoeffs {
   UpdateRule rule;
-  bool first_step, momentum, nesterov;
-  T lr, wd, mu;                                                                          // SGD
+  // combined: u = ud*d + uv*v (Nesterov, spike compensation); else u = v.
+  bool first_step, momentum, combined;
+  T lr, wd, mu, ud, uv;                                                                  // SGD
   T keep, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, inv_sqrt_bc2, step_size;  // AdamW
 };
 
@@ -93,7 +100,9 @@ inline StepCoeffs<T> step_coeffs(const StepScalars& s) {
   c.rule = s.rule;
   c.first_step = s.first_step;
   c.momentum = s.momentum != 0;
-  c.nesterov = s.nesterov;
+  c.combined = s.nesterov || s.spike;
+  c.ud = T(s.spike ? s.spike_gradient : 1.0);
+  c.uv = T(s.spike ? s.spike_velocity : s.momentum);
   c.lr = T(s.lr);
   c.wd = T(s.weight_decay);
   c.mu = T(s.momentum);
@@ -243,7 +252,8 @@ AUGUR_HD void sgd_element(T& w, T g, T& v, bool decay, const StepCoeffs<T>& c) {
   T u = d;
   if (c.momentum) {
     v = c.first_step ? d : add_rn(mul_rn(c.mu, v), d);
-    u = c.nesterov ? add_rn(d, mul_rn(c.mu, v)) : v;
+    // ud = 1 for Nesterov: the product is d exactly, so the rounding is Nesterov's own.
+    u = c.combined ? add_rn(mul_rn(c.ud, d), mul_rn(c.uv, v)) : v;
   }
   w = sub_rn(w, mul_rn(c.lr, u));
 }

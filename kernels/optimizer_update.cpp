@@ -128,12 +128,12 @@ void for_each_run(const CpuArena& a, const F& fn) {
 // what every step of plain training runs. The generic loop's element math with the per-pass choices
 // fixed outside the loop, so that the compiler vectorises it (the generic loop's per-element
 // branches keep it scalar, about 3x slower on a memory-bound pass over the whole arena).
-template <class T, bool kDecay, bool kNesterov, bool kZeroGrads>
+template <class T, bool kDecay, bool kCombined, bool kZeroGrads>
 void sgd_momentum_run(T* __restrict__ w, T* __restrict__ g, T* __restrict__ v, int64_t n,
                       StepCoeffs<T> c) {
   c.momentum = true;
   c.first_step = false;
-  c.nesterov = kNesterov;
+  c.combined = kCombined;
   for (int64_t i = 0; i < n; ++i) {
     T wi = w[i], vi = v[i];
     sgd_element(wi, g[i], vi, kDecay, c);
@@ -143,22 +143,22 @@ void sgd_momentum_run(T* __restrict__ w, T* __restrict__ g, T* __restrict__ v, i
   }
 }
 
-template <class T, bool kDecay, bool kNesterov>
+template <class T, bool kDecay, bool kCombined>
 void sgd_momentum_run(T* w, T* g, T* v, int64_t n, const StepCoeffs<T>& c, bool zero_grads) {
   if (zero_grads)
-    sgd_momentum_run<T, kDecay, kNesterov, true>(w, g, v, n, c);
+    sgd_momentum_run<T, kDecay, kCombined, true>(w, g, v, n, c);
   else
-    sgd_momentum_run<T, kDecay, kNesterov, false>(w, g, v, n, c);
+    sgd_momentum_run<T, kDecay, kCombined, false>(w, g, v, n, c);
 }
 
 template <class T>
 void sgd_momentum_run(T* w, T* g, T* v, int64_t n, const StepCoeffs<T>& c, bool decay,
                       bool zero_grads) {
-  if (decay && c.nesterov)
+  if (decay && c.combined)
     sgd_momentum_run<T, true, true>(w, g, v, n, c, zero_grads);
   else if (decay)
     sgd_momentum_run<T, true, false>(w, g, v, n, c, zero_grads);
-  else if (c.nesterov)
+  else if (c.combined)
     sgd_momentum_run<T, false, true>(w, g, v, n, c, zero_grads);
   else
     sgd_momentum_run<T, false, false>(w, g, v, n, c, zero_grads);

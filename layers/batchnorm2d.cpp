@@ -57,9 +57,9 @@ TensorView BatchNorm2d::forward_fused(const Pass& pass, Saved& saved, const Tens
   const TensorView mean = saved.owned[1].view(), invstd = saved.owned[2].view();
   kernels::batchnorm_stats(x, mean, invstd, eps_, s);
   if (pass.bn_stats == BnStatsMode::Micro) {
-    kernels::batchnorm_update_running(mean, invstd, eps_, count, momentum_,
-                                      entry_view(pass.state, running_mean_),
-                                      entry_view(pass.state, running_var_), s);
+    kernels::batchnorm_update_running(
+        mean, invstd, eps_, count, pass.bn_momentum >= 0 ? pass.bn_momentum : momentum_,
+        entry_view(pass.state, running_mean_), entry_view(pass.state, running_var_), s);
     kernels::add_scalar(entry_view(pass.state, batches_), 1.0, s);
   } else {
     kernels::batchnorm_accumulate_stats(mean, invstd, eps_, count,

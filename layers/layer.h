@@ -31,11 +31,14 @@ struct Pass {
   TensorView state;    // running statistics and other unversioned state
   bool training = true;
   BnStatsMode bn_stats = BnStatsMode::Micro;
+  // >= 0: every BatchNorm's running-statistics momentum for this pass (the re-estimation of
+  // Engine::recalibrate_batchnorm uses 1: the running statistics become the batch's).
+  double bn_momentum = -1;
 
   // A training pass on `stream` over these arenas.
   static Pass train(const Stream& stream, const TensorView& weights, const TensorView& grads,
                     const TensorView& state, BnStatsMode bn = BnStatsMode::Micro) {
-    return Pass{&stream, weights, grads, state, true, bn};
+    return Pass{&stream, weights, grads, state, true, bn, -1};
   }
 };
 

@@ -51,8 +51,25 @@ const char* lr_warmup_name(LrWarmup warmup) {
   return "unknown";
 }
 
+double StageLrFactor::at(int64_t step) const {
+  double f = scale;
+  if (bias_momentum > 0) f /= 1.0 - std::pow(bias_momentum, static_cast<double>(step + 1));
+  if (warmup_steps > 0 && warmup_staleness >= 1) {
+    const double done =
+        std::min(1.0, static_cast<double>(step) / static_cast<double>(warmup_steps));
+    f *= std::pow(static_cast<double>(warmup_staleness), -(1.0 - done));
+  }
+  return f;
+}
+
 LrSchedule::LrSchedule(LrScheduleConfig config) : config_(std::move(config)) {
   const LrScheduleConfig& c = config_;
+  AUGUR_ARG_CHECK(c.stage.scale > 0 && std::isfinite(c.stage.scale), "stage learning-rate scale ",
+                  c.stage.scale, " must be positive");
+  AUGUR_ARG_CHECK(c.stage.bias_momentum >= 0 && c.stage.bias_momentum < 1,
+                  "bias-correction momentum ", c.stage.bias_momentum, " must be in [0, 1)");
+  AUGUR_ARG_CHECK(c.stage.warmup_steps >= 0 && c.stage.warmup_staleness >= 0, "stage warm-up over ",
+                  c.stage.warmup_steps, " steps at staleness ", c.stage.warmup_staleness);
   AUGUR_ARG_CHECK(c.base_lr >= 0, "learning rate ", c.base_lr, " is negative");
   AUGUR_ARG_CHECK(c.steps_per_unit >= 1, "learning-rate schedule: steps_per_unit ",
                   c.steps_per_unit, " must be at least 1");
@@ -80,7 +97,19 @@ LrSchedule LrSchedule::constant(double lr) {
   return LrSchedule(c);
 }
 
+LrSchedule LrSchedule::with_stage_factor(const StageLrFactor& factor) const {
+  LrScheduleConfig c = config_;
+  c.stage = factor;
+  return LrSchedule(c);
+}
+
 double LrSchedule::lr(int64_t step) const {
+  const double scheduled = scheduled_lr(step);
+  // Exactly the scheduled rate without a factor (no multiply by 1.0 to reason about).
+  return config_.stage.identity() ? scheduled : scheduled * config_.stage.at(step);
+}
+
+double LrSchedule::scheduled_lr(int64_t step) const {
   AUGUR_ARG_CHECK(step >= 0, "learning rate asked for step ", step);
   const LrScheduleConfig& c = config_;
   int64_t e = step / c.steps_per_unit;

@@ -16,6 +16,12 @@
 //   constant   start_factor                                            (ConstantLR)
 // and the decay then starts from its own unit 0 at e = W (SequentialLR with milestone W, as
 // torchvision's reference scripts combine them).
+//
+// A pipeline stage may scale its rates further, per step k (StageLrFactor, set by the
+// staleness rules of optim/staleness_rules.h): a constant factor, a momentum bias correction
+// 1/(1 - mu^(k+1)), and PipeMare's warm-up s^-(1 - min(k/T, 1)). The factor multiplies the
+// scheduled rate after warm-up and decay, so the predictors, which ask the schedule for the
+// rates ahead, extrapolate with the stage's own rates.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +32,18 @@ namespace augur::optim {
 
 enum class LrDecay { Constant, Step, MultiStep, Cosine };
 enum class LrWarmup { None, Linear, Constant };
+
+struct StageLrFactor {
+  double scale = 1;          // every step
+  double bias_momentum = 0;  // > 0: times 1/(1 - bias_momentum^(k+1))
+  // warmup_steps > 0 and warmup_staleness >= 1: times warmup_staleness^-(1 - min(k/T, 1)).
+  int64_t warmup_steps = 0;
+  int warmup_staleness = 0;
+  bool identity() const {
+    return scale == 1 && bias_momentum == 0 && (warmup_steps == 0 || warmup_staleness < 1);
+  }
+  double at(int64_t step) const;
+};
 
 struct LrScheduleConfig {
   double base_lr = 0.1;
@@ -39,6 +57,7 @@ struct LrScheduleConfig {
   int64_t warmup_units = 0;
   double warmup_start_factor = 1.0 / 3;  // PyTorch's default for both warm-ups
   int64_t steps_per_unit = 1;
+  StageLrFactor stage;
 };
 
 // "constant|step|multistep|cosine" and "none|linear|constant"; anything else throws.
@@ -57,12 +76,16 @@ class LrSchedule {
   static LrSchedule constant(double lr);
 
   double lr(int64_t step) const;
+  // The same schedule with a stage's factor (replacing any it had).
+  LrSchedule with_stage_factor(const StageLrFactor& factor) const;
   // The rates of the next `count` steps after `steps_done` steps: lr(steps_done), ...,
   // lr(steps_done + count - 1).
   std::vector<double> ahead(int64_t steps_done, int64_t count) const;
   const LrScheduleConfig& config() const { return config_; }
 
  private:
+  double scheduled_lr(int64_t step) const;  // without the stage factor
+
   LrScheduleConfig config_;
 };
 

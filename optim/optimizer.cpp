@@ -20,6 +20,10 @@ void OptimizerConfig::validate() const {
                     " must be in [0, 1)");
     AUGUR_ARG_CHECK(sgd.weight_decay >= 0, "SGD weight decay ", sgd.weight_decay, " is negative");
     AUGUR_ARG_CHECK(!sgd.nesterov || sgd.momentum > 0, "Nesterov SGD needs a momentum above 0");
+    AUGUR_ARG_CHECK(!sgd.spike || sgd.momentum > 0, "spike compensation needs a momentum above 0");
+    AUGUR_ARG_CHECK(!(sgd.spike && sgd.nesterov),
+                    "spike compensation and Nesterov are two forms of one update (Nesterov is "
+                    "spike compensation at staleness 1): choose one");
   } else {
     AUGUR_ARG_CHECK(adamw.beta1 >= 0 && adamw.beta1 < 1 && adamw.beta2 >= 0 && adamw.beta2 < 1,
                     "AdamW betas (", adamw.beta1, ", ", adamw.beta2, ") must be in [0, 1)");
@@ -60,7 +64,23 @@ OptimizerConfig optimizer_config(const std::string& kind, double momentum, doubl
   return c;
 }
 
-kernels::StepScalars step_scalars(const OptimizerConfig& config, double lr, int64_t steps_done) {
+SpikeMix spike_mix(double momentum, int staleness) {
+  AUGUR_ARG_CHECK(staleness >= 0 && momentum >= 0 && momentum < 1,
+                  "spike compensation at staleness ", staleness, " with momentum ", momentum);
+  SpikeMix m;
+  // Products of mu in order, as the momentum itself compounds: mu^s and 1 + mu + ... + mu^(s-1).
+  double power = 1, sum = 0;
+  for (int j = 0; j < staleness; ++j) {
+    sum += power;
+    power *= momentum;
+  }
+  m.velocity = power;
+  m.gradient = sum;
+  return m;
+}
+
+kernels::StepScalars step_scalars(const OptimizerConfig& config, double lr, int64_t steps_done,
+                                  int staleness) {
   kernels::StepScalars s;
   s.first_step = steps_done == 0;
   s.lr = lr;
@@ -69,6 +89,12 @@ kernels::StepScalars step_scalars(const OptimizerConfig& config, double lr, int6
     s.rule = kernels::UpdateRule::Sgd;
     s.momentum = config.sgd.momentum;
     s.nesterov = config.sgd.nesterov;
+    if (config.sgd.spike && staleness > 0) {
+      const SpikeMix m = spike_mix(config.sgd.momentum, staleness);
+      s.spike = true;
+      s.spike_velocity = m.velocity;
+      s.spike_gradient = m.gradient;
+    }
   } else {
     s.rule = kernels::UpdateRule::AdamW;
     s.beta1 = config.adamw.beta1;
@@ -156,10 +182,10 @@ kernels::PredictScalars Optimizer::scalars_for(const PredictRequest& request,
 }
 
 void Optimizer::step(const TensorView& weights, const TensorView& grads, const Stream& stream,
-                     const PredictRequest* predict, bool zero_grads) {
+                     const PredictRequest* predict, bool zero_grads, int staleness) {
   check_arena("optimizer step", weights, "weights");
   check_arena("optimizer step", grads, "gradients");
-  kernels::StepScalars s = step_scalars(config_, schedule_.lr(steps_done_), steps_done_);
+  kernels::StepScalars s = step_scalars(config_, schedule_.lr(steps_done_), steps_done_, staleness);
   s.zero_grads = zero_grads;
   const kernels::PredictScalars p =
       predict ? scalars_for(*predict, steps_done_ + 1) : kernels::PredictScalars{};

@@ -61,8 +61,9 @@ class Optimizer {
   // elements): updates the weights and the state and zeroes the gradients (unless
   // `zero_grads` is false), and with `predict` also writes the predicted weights in the same
   // pass, from the post-step state.
+  // `staleness`: how many steps late the gradients arrive (read by spike compensation).
   void step(const TensorView& weights, const TensorView& grads, const Stream& stream,
-            const PredictRequest* predict = nullptr, bool zero_grads = true);
+            const PredictRequest* predict = nullptr, bool zero_grads = true, int staleness = 0);
 
   // Predict-only, from the current state, for a horizon other than the one fused into the
   // step. Linear and constant-gradient (SGD) read the gradient of the last step, so `grads`

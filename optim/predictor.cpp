@@ -27,13 +27,22 @@ struct SgdState {
   Form v{0, 1, 0};
 };
 
-// One SGD step on coefficient forms with raw gradient `grad`; returns its direction u.
-Form sgd_step(SgdState& s, const SgdConfig& c, double wd, Form grad, double lr) {
+// One SGD step on coefficient forms with raw gradient `grad`; returns its direction u. With
+// spike compensation every step ahead applies a gradient `staleness` steps late, as the
+// stage's steps do in steady state.
+Form sgd_step(SgdState& s, const SgdConfig& c, double wd, Form grad, double lr, int staleness) {
   const Form d = grad + wd * s.w;
   Form u = d;
   if (c.momentum != 0) {
     s.v = c.momentum * s.v + d;
-    u = c.nesterov ? d + c.momentum * s.v : s.v;
+    if (c.nesterov) {
+      u = d + c.momentum * s.v;
+    } else if (c.spike && staleness > 0) {
+      const SpikeMix m = spike_mix(c.momentum, staleness);
+      u = m.gradient * d + m.velocity * s.v;
+    } else {
+      u = s.v;
+    }
   }
   s.w = s.w + (-lr) * u;
   return u;
@@ -47,6 +56,7 @@ void set_class(kernels::PredictScalars& p, int k, Form w_hat) {
 
 kernels::PredictScalars sgd_scalars(Predictor predictor, const SgdConfig& c,
                                     const std::vector<double>& lrs) {
+  const int staleness = static_cast<int>(lrs.size());  // the horizon: the forward's staleness
   kernels::PredictScalars p;
   p.form = kernels::PredictForm::Affine;
   for (int k = 0; k < 2; ++k) {
@@ -55,11 +65,11 @@ kernels::PredictScalars sgd_scalars(Predictor predictor, const SgdConfig& c,
     if (predictor == Predictor::Linear) {
       double total = 0;
       for (double lr : lrs) total += lr;
-      const Form u = sgd_step(s, c, wd, Form{0, 0, 1}, 1.0);
+      const Form u = sgd_step(s, c, wd, Form{0, 0, 1}, 1.0, staleness);
       set_class(p, k, Form{1, 0, 0} + (-total) * u);
     } else {
       const Form grad = predictor == Predictor::ConstantGradient ? Form{0, 0, 1} : Form{};
-      for (double lr : lrs) sgd_step(s, c, wd, grad, lr);
+      for (double lr : lrs) sgd_step(s, c, wd, grad, lr, staleness);
       set_class(p, k, s.w);
     }
   }

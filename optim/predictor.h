@@ -7,6 +7,10 @@
 // steps, eta_1..eta_s = lr(n), ..., lr(n+s-1) after n steps, never s times the current one.
 // One SGD step with raw gradient G is, per element (wd = 0 for excluded elements):
 //   d = G + wd*W,  v' = mu*v + d,  u = d + mu*v' (Nesterov) or v',  W' = W - eta*u
+// (with spike compensation u = mu^s v' + ((1 - mu^s)/(1 - mu)) d, s the horizon: in steady
+// state every step ahead applies a gradient as late as the forward being predicted for). The
+// momentum and the rates are the stage's own (optim/staleness_rules.h), so a stage with its
+// own momentum and learning-rate factor is extrapolated as it will step.
 //
 //   constant-gradient  the exact result of s such steps with G = g each time: weight decay
 //                      acts on the evolving weights. Exact if the gradient repeats.

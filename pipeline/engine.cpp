@@ -79,13 +79,20 @@ Engine::Engine(std::vector<StageModel> models, const optim::OptimizerConfig& opt
       s = m.net.net->output_shape(s);
     }
   }
+  AUGUR_ARG_CHECK(
+      options_.stage_staleness.empty() || options_.stage_staleness.size() == models.size(),
+      "stage staleness given for ", options_.stage_staleness.size(), " of ", models.size(),
+      " stages");
   std::vector<Device> devices;
   for (size_t r = 0; r < models.size(); ++r) {
     StageModel& m = models[r];
     devices.push_back(m.device);
     if (!local[r]) continue;
+    const int s = options_.stage_staleness.empty() ? 0 : options_.stage_staleness[r];
+    const optim::StageOptimizer so =
+        optim::stage_optimizer(optimizer, schedule, options_.staleness_rules, s, total_stages_);
     stages_.push_back(std::make_unique<StageWorker>(static_cast<int>(r), std::move(m.net), m.device,
-                                                    m.weights, m.state, optimizer, schedule,
+                                                    m.weights, m.state, so.config, so.schedule,
                                                     options_.decay_norm_and_bias));
   }
   AUGUR_ARG_CHECK(options_.local_stages.empty() || options_.transport,
@@ -381,6 +388,50 @@ void Engine::set_weights(const std::vector<std::vector<float>>& weights,
     const size_t r = static_cast<size_t>(st->index());
     from_host(weights[r], st->weights(), st->stream(), "weights", st->index());
     from_host(states[r], st->state(), st->stream(), "state", st->index());
+  }
+}
+
+void Engine::recalibrate_batchnorm(const std::vector<TensorView>& batches) {
+  AUGUR_CHECK(static_cast<int>(stages_.size()) == total_stages_,
+              "BatchNorm re-estimation runs the whole model in one process; this one runs ",
+              stages_.size(), " of ", total_stages_, " stages");
+  AUGUR_ARG_CHECK(!batches.empty(), "BatchNorm re-estimation needs at least one batch");
+  std::vector<Tensor> inputs;  // each batch's activation entering the stage
+  for (auto& stp : stages_) {
+    StageWorker& st = *stp;
+    const StageNet& net = st.net();
+    const std::vector<float> before = to_vector<float>(st.state(), st.stream());
+    std::vector<double> sum(before.size(), 0.0);
+    const std::vector<float> zeros(before.size(), 0.0f);
+    std::vector<Tensor> outputs;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      const Tensor here =
+          copy_of(inputs.empty() ? batches[b] : inputs[b].view(), st.device(), st.stream());
+      // From zeroed statistics with momentum 1 the running statistics are the batch's.
+      from_host(zeros, st.state(), st.stream(), "state", st.index());
+      Pass p = Pass::train(st.stream(), st.weights(), st.grads(), st.state());
+      p.bn_momentum = 1.0;
+      Saved saved;
+      const TensorView y = net.net->forward(p, saved, here);
+      outputs.push_back(copy_of(y, st.device(), st.stream()));
+      const std::vector<float> after = to_vector<float>(st.state(), st.stream());
+      for (size_t i = 0; i < sum.size(); ++i) sum[i] += after[i];
+    }
+    // Running means and variances take the average; everything else (the counters, the
+    // deferred accumulators) is left as the run had it.
+    std::vector<float> result = before;
+    const auto ends_with = [](const std::string& s, const std::string& tail) {
+      return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    for (const ArenaEntry& e : net.state.entries()) {
+      if (!ends_with(e.name, "running_mean") && !ends_with(e.name, "running_var")) continue;
+      for (int64_t i = e.offset; i < e.offset + e.shape.numel(); ++i)
+        result[static_cast<size_t>(i)] =
+            static_cast<float>(sum[static_cast<size_t>(i)] / static_cast<double>(batches.size()));
+    }
+    from_host(result, st.state(), st.stream(), "state", st.index());
+    st.stream().synchronize();
+    inputs = std::move(outputs);
   }
 }
 

@@ -87,6 +87,13 @@ class Engine {
   // The whole model in inference mode (running statistics), stage after stage, on a host
   // batch. Works between runs; no pipelining.
   EvalStats evaluate(const TensorView& images, const TensorView& labels);
+  // Re-estimates every BatchNorm's running statistics with the current weights: the mean
+  // over `batches` (host images, training-mode forwards, no gradient) of each batch's mean
+  // and unbiased variance, as torch.optim.swa_utils.update_bn does. Under a stale pipeline
+  // the running statistics were gathered by forwards on stale or predicted weights; this
+  // measures how much of an accuracy gap is theirs. The counters are left as they were;
+  // states() before and set_weights() after restore the statistics the run gathered.
+  void recalibrate_batchnorm(const std::vector<TensorView>& batches);
 
   int stages() const;                // in the whole pipeline, this process's and others'
   bool runs_stage(int stage) const;  // in this process (EngineOptions::local_stages)

@@ -8,6 +8,7 @@
 
 #include "layers/layer.h"
 #include "optim/predictor.h"
+#include "optim/staleness_rules.h"
 #include "pipeline/transport.h"
 #include "pipeline/weight_policy.h"
 #include "runtime/trace.h"
@@ -17,6 +18,10 @@ namespace augur {
 struct EngineOptions {
   WeightPolicy policy = WeightPolicy::Latest;
   optim::Predictor predictor = optim::Predictor::None;
+  // Per-stage staleness compensation (optim/staleness_rules.h), with each stage's steady-state
+  // staleness s_r (empty: 0 everywhere; pipeline/staleness.h's steady_staleness gives it).
+  optim::StalenessRules staleness_rules;
+  std::vector<int> stage_staleness;
   BnStatsMode bn_stats = BnStatsMode::Micro;
   bool decay_norm_and_bias = true;  // false: no weight decay on BN and bias parameters
   double label_smoothing = 0;

@@ -63,6 +63,7 @@ ExecutionPlan plan_execution(const Schedule& s, const PlanOptions& o) {
     std::vector<bool> stashed(static_cast<size_t>(s.micro_batches), false),
         sampled(static_cast<size_t>(s.micro_batches), false);
     int in_flight = 0, stashes_held = 0;
+    int pending_staleness = 0;  // of the gradients accumulated since the last step
     for (size_t i = 0; i < list.size(); ++i) {
       PlannedAction pa;
       pa.action = list[i];
@@ -95,11 +96,14 @@ ExecutionPlan plan_execution(const Schedule& s, const PlanOptions& o) {
           pa.stash = stashed[static_cast<size_t>(mb)];  // freed here
           pa.sample_quality = sampled[static_cast<size_t>(mb)];
           pa.send_input_gradient = r > 0;
+          pending_staleness = std::max(pending_staleness, pa.staleness);
           --in_flight;
           if (pa.stash) --stashes_held;
           break;
         case ActionKind::Step: {
           ++steps;
+          pa.staleness = pending_staleness;
+          pending_staleness = 0;
           // The next forward before another step: this is the last step before it, so the
           // prediction for it is fused into this step's kernel.
           int next = -1;

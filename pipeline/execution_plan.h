@@ -29,7 +29,9 @@ enum class WeightSource : uint8_t {
 
 struct PlannedAction {
   Action action;
-  // F and B: the micro-batch's realised staleness on this stage (b - a).
+  // F and B: the micro-batch's realised staleness on this stage (b - a); Step: the largest
+  // of the backwards it applies (since the stage's previous step), what spike compensation
+  // reads.
   int staleness = 0;
   // F: the weights it computes with; B: Current, or Forward under a stashing policy.
   WeightSource weights = WeightSource::Current;

@@ -374,14 +374,15 @@ void StageWorker::step(const PlannedAction& a, const RunContext& c) {
   if (a.keep_gradient) {
     // The last step of the run: keep its gradient for the next run's first predictions,
     // then zero the arena as a step would.
-    opt_->step(weights_, grads_, stream_, nullptr, /*zero_grads=*/false);
+    opt_->step(weights_, grads_, stream_, nullptr, /*zero_grads=*/false, a.staleness);
     last_grads_ = copy_of(grads_, device_, stream_);
     grads_.zero(stream_);
     return;
   }
   if (a.predict_for >= 0) ensure_predicted();
   optim::PredictRequest req{c.options->predictor, a.horizon, predicted_};
-  opt_->step(weights_, grads_, stream_, a.predict_for >= 0 ? &req : nullptr);
+  opt_->step(weights_, grads_, stream_, a.predict_for >= 0 ? &req : nullptr, /*zero_grads=*/true,
+             a.staleness);
 }
 
 size_t StageWorker::busy_pairs() const {

@@ -96,6 +96,16 @@ std::vector<int> peak_in_flight(const Schedule& schedule) {
   return out;
 }
 
+std::vector<int> steady_staleness(const Schedule& schedule) {
+  std::vector<int> out;
+  for (const std::vector<int>& stage : realised_staleness(schedule)) {
+    int most = 0;
+    for (int s : stage) most = std::max(most, s);
+    out.push_back(most);
+  }
+  return out;
+}
+
 std::vector<int> steps_per_stage(const Schedule& schedule) {
   check_schedule(schedule);
   std::vector<int> out;

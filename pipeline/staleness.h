@@ -34,6 +34,11 @@ std::vector<int> stash_versions(const Schedule& schedule);
 // the saved activations a stage holds at its peak.
 std::vector<int> peak_in_flight(const Schedule& schedule);
 
+// Per stage: the largest realised staleness of its micro-batches, which a schedule long
+// enough to reach its steady state gives as the steady-state staleness (K-1-r for pipedream;
+// 0 for the synchronous schedules).
+std::vector<int> steady_staleness(const Schedule& schedule);
+
 // Per stage: the optimizer steps in its list.
 std::vector<int> steps_per_stage(const Schedule& schedule);
 

@@ -123,6 +123,14 @@ def case_flags(d):
          "--lr-milestones: 'abc'"),
         (["train", "--lr-scheduler", "multistep", "--lr-milestones", "3333333333333333333"],
          "--lr-milestones: 3333333333333333333 is over the limit of 1000000 epochs"),
+        (["train", "--spike-compensation", "--nesterov"],
+         "--spike-compensation and --nesterov are two forms of one update"),
+        (["train", "--stage-momentum-max", "0.5"],
+         "--stage-momentum-max: must be at least --momentum"),
+        (["train", "--optimizer", "adamw", "--predictor", "linear",
+          "--momentum-bias-correction"], "model SGD with momentum"),
+        (["train", "--optimizer", "adamw"],
+         "--predictor nesterov with --optimizer adamw: that predictor models SGD"),
         (["simulate", "--pp-schedule", "gpipe", "--micro-batches", "2147483647"],
          "--micro-batches: must be a positive integer of at most 65536"),
         (["info", "--model", "resnet20", "--num-classes", "2147483647"],
@@ -390,6 +398,38 @@ def case_config(d):
     with open(os.path.join(out, "args.json")) as f:
         args = json.load(f)
     assert args["weight_policy"] == "stash" and args["limit_train"] == 64, args
+
+
+RULES = ["--stage-momentum-max", "0.98", "--momentum-bias-correction",
+         "--stage-lr-warmup-steps", "6", "--spike-compensation", "--predictor",
+         "constant-gradient", "--pp-schedule", "pipedream"]
+
+
+def case_rules(d):
+    # The staleness rules by stage change the run, are reported as applied, and resume bit
+    # for bit: from an epoch's end, and from a mid-epoch checkpoint after SIGKILL.
+    resume_once(os.path.join(d, "epoch"), RULES)
+    plain = os.path.join(d, "plain")
+    run(SMALL + ["--predictor", "constant-gradient", "--epochs", "2", "--output-dir", plain])
+    assert tensors(os.path.join(plain, "model_1.safetensors")) != \
+        tensors(os.path.join(d, "epoch", "full", "model_1.safetensors")), "the rules did nothing"
+    args = SMALL + RULES + ["--epochs", "2", "--checkpoint-every", "3"]
+    whole = os.path.join(d, "whole")
+    p = run(args + ["--output-dir", whole])
+    # K = 2: stage 0 is 1 step stale (mu_0 = 0.9 + 1 * 0.08 / 2 = 0.94), stage 1 fresh.
+    assert "staleness rules: stage momentum to 0.98, bias correction, stage warm-up over 6 " \
+        "steps, spike compensation; per stage s=1 mu=0.94" in p.stderr, p.stderr
+    assert ", s=0 mu=0.9 " in p.stderr, p.stderr
+    final = tensors(os.path.join(whole, "checkpoint.safetensors"))
+    out = os.path.join(d, "killed")
+    ckpt = os.path.join(out, "checkpoint.safetensors")
+    job = started(args + ["--output-dir", out])
+    wait_for(ckpt, job)
+    time.sleep(random.uniform(0, 0.3))
+    job.send_signal(signal.SIGKILL)
+    job.communicate(timeout=120)
+    run(args + ["--output-dir", out, "--resume", ckpt])
+    assert tensors(ckpt) == final, "killed and resumed under the staleness rules differs"
 
 
 def main():

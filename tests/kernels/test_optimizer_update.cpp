@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "kernels/optimizer_math.h"
@@ -46,6 +47,13 @@ std::vector<Case> cases() {
   s.nesterov = true;
   out.push_back({"sgd nesterov", s, affine});
   out.push_back({"sgd nesterov, identity prediction", s, k::PredictScalars{}});
+  // Spike compensation at staleness 7: u = 0.9^7 v + (1 - 0.9^7)/(1 - 0.9) d.
+  s.nesterov = false;
+  s.spike = true;
+  s.spike_velocity = 0.4782969;
+  s.spike_gradient = 5.217031;
+  out.push_back({"sgd spike compensation", s, affine});
+  s.spike = false;
   k::StepScalars a;
   a.rule = k::UpdateRule::AdamW;
   a.lr = 1e-2;
@@ -203,8 +211,9 @@ TEST_CASE("momentum SGD without a prediction keeps the gradients when asked, bit
   // Steady-state momentum SGD without a prediction takes the CPU's vectorised loop; writing a
   // prediction takes the generic one. Both must leave the same weights and momentum.
   const Stream& s = Stream::cpu();
-  for (bool nesterov : {false, true}) {
-    INFO("nesterov " << nesterov);
+  for (const char* form : {"plain", "nesterov", "spike"}) {
+    INFO(form);
+    const std::string f = form;
     Arenas<float> fast = make_arenas<float>(100003, DType::F32, Device::cpu(), s);
     Arenas<float> generic = make_arenas<float>(100003, DType::F32, Device::cpu(), s);
     const auto g0 = to_vector<float>(fast.g, s);
@@ -212,7 +221,10 @@ TEST_CASE("momentum SGD without a prediction keeps the gradients when asked, bit
     st.lr = 0.1;
     st.weight_decay = 0.01;
     st.momentum = 0.9;
-    st.nesterov = nesterov;
+    st.nesterov = f == "nesterov";
+    st.spike = f == "spike";
+    st.spike_velocity = 0.729;  // staleness 3
+    st.spike_gradient = 2.71;
     st.zero_grads = false;
     k::optimizer_step(fast.w, fast.g, fast.s1, TensorView(), fast.table, TensorView(), st,
                       k::PredictScalars{}, s);

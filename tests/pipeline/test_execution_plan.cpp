@@ -115,6 +115,7 @@ TEST_CASE("plan: invariants for every schedule, policy and predictor, K <= 4, M 
                 int last_step = -1;  // index of the last Step so far
                 std::vector<int> stashed(size_t(M), -1);
                 int labels_sent = 0, labels_received = 0;
+                int pending = 0;  // largest staleness of the backwards since the last step
                 for (size_t i = 0; i < acts.size(); ++i) {
                   const PlannedAction& a = acts[i];
                   CHECK(a.action == s.actions[size_t(r)][i]);
@@ -138,8 +139,13 @@ TEST_CASE("plan: invariants for every schedule, policy and predictor, K <= 4, M 
                   } else if (a.action.kind == ActionKind::Backward) {
                     CHECK((a.weights == WeightSource::Forward) == (stashed[size_t(mb)] == 1));
                     CHECK(a.send_input_gradient == (r > 0));
+                    pending = std::max(pending, stale[size_t(r)][size_t(mb)]);
                   } else if (a.action.kind == ActionKind::Step) {
                     ++steps;
+                    // What spike compensation reads: how late this step's gradients are.
+                    CHECK(a.staleness == pending);
+                    if (is_synchronous(kind)) CHECK(a.staleness == 0);
+                    pending = 0;
                     last_step = static_cast<int>(i);
                     // A fused prediction serves the first forward after this step.
                     int next = -1;

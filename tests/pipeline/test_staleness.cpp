@@ -43,6 +43,19 @@ TEST_CASE("pipedream with fewer micro-batches than stages", "[pipeline]") {
   CHECK(realised_staleness(s) == Grid{{0, 1}, {0, 1}, {0, 1}, {0, 0}});
   CHECK(stash_versions(s) == std::vector<int>{1, 1, 1, 1});
   CHECK(peak_in_flight(s) == std::vector<int>{2, 2, 2, 1});
+  // Too short to reach the steady state: the largest staleness is what the run has.
+  CHECK(steady_staleness(s) == std::vector<int>{1, 1, 1, 0});
+}
+
+TEST_CASE("steady staleness: pipedream's K-1-r once the run is long enough, 0 when synchronous",
+          "[pipeline]") {
+  for (int k : {1, 2, 4, 8, 16}) {
+    std::vector<int> expected;
+    for (int r = 0; r < k; ++r) expected.push_back(k - 1 - r);
+    CHECK(steady_staleness(make_schedule(ScheduleKind::PipeDream, k, 4 * k)) == expected);
+    CHECK(steady_staleness(make_schedule(ScheduleKind::OneFOneB, k, 4)) ==
+          std::vector<int>(size_t(k), 0));
+  }
 }
 
 TEST_CASE("synchronous schedules are never stale", "[pipeline]") {
