@@ -74,6 +74,15 @@ def report_section(report, report_path):
     for t in tests:
         if t["result"] == "failed":
             out.append("  - failed: %s (`%s`)" % (t["name"], t["executable"]))
+    sanitized = report.get("sanitizer", [])
+    if sanitized:  # run-gpu-suite --sanitize
+        for tool in sorted({r["tool"] for r in sanitized}):
+            runs = [r for r in sanitized if r["tool"] == tool]
+            clean = sum(1 for r in runs if r["result"] == "clean")
+            out.append("- compute-sanitizer %s: %d of %d tests clean" % (tool, clean, len(runs)))
+            for r in runs:
+                if r["result"] not in ("clean", "skipped"):
+                    out.append("  - %s: %s (`%s`)" % (r["result"], r["name"], r["executable"]))
     for b in report.get("benchmarks", []):
         out += ["", "<details><summary>%s (exit %d)</summary>" % (b["name"], b["exit_code"]), "",
                 "```", "$ " + b["command"]] + b["output"] + ["```", "</details>"]

@@ -103,6 +103,12 @@ def main():
     args = ap.parse_args()
     if args.runs <= 0 or args.max_time <= 0 or args.jobs <= 0:
         ap.error("--runs, --max-time and --jobs must be positive")
+    # The commit when the run starts (the harnesses were built from it, or from a tree that
+    # differs from it: then "-dirty"); HEAD may move while a long run goes.
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    if subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD"]).returncode != 0:
+        commit += "-dirty"
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda h: run_one(h, args), args.harness))
     head, rows = table(results)
@@ -115,8 +121,6 @@ def main():
         print(f"run_fuzz: {r['harness']}: findings in {os.path.dirname(r['log'])} "
               f"(log {r['log']})", file=sys.stderr)
     if args.markdown:
-        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                                stdout=subprocess.PIPE, text=True).stdout.strip()
         block = (f"{BEGIN}\nWritten by `bench/fuzz/run_fuzz.py --runs {args.runs} --max-time "
                  f"{args.max_time} --jobs {args.jobs}` on {datetime.date.today().isoformat()}, "
                  f"commit {commit}, {os.cpu_count()} CPUs.\n\n"

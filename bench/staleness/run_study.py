@@ -115,32 +115,34 @@ PS_CG = ("pipedream", "predict-stash", "constant-gradient")
 P_LIN = ("pipedream", "predict", "linear")
 COMPENSATION_VARIANTS = [
     ("standard", [], 1.0, [SEQ, LATEST, P_CG, PS_CG]),
+    # Phase B: the rules by stage, alone and in the promising pairs (likeliest first).
+    ("stage-mu0.98-bc", ["--stage-momentum-max", "0.98", "--momentum-bias-correction"], 1.0,
+     [LATEST, P_CG, PS_CG]),
+    ("bc", ["--momentum-bias-correction"], 1.0, [SEQ]),
+    ("stage-mu0.98-bc-pipemare-48", ["--stage-momentum-max", "0.98",
+                                     "--momentum-bias-correction",
+                                     "--stage-lr-warmup-steps", "48"], 1.0, [P_CG, PS_CG]),
+    ("spike-pipemare-48", ["--spike-compensation", "--stage-lr-warmup-steps", "48"], 1.0,
+     [LATEST, STASH, P_CG]),
+    ("pipemare-48", ["--stage-lr-warmup-steps", "48"], 1.0, [LATEST, P_CG]),
+    ("stage-mu0.98", ["--stage-momentum-max", "0.98"], 1.0, [P_CG]),
     # Phase A: no new code.
     ("mu0.98", *momentum_flags(0.98), [SEQ, LATEST, P_CG, PS_CG, P_LIN]),
     ("mu0.95", *momentum_flags(0.95), [SEQ, LATEST, P_CG]),
     ("warmup-1ep", ["--lr-warmup-epochs", "1"], 1.0, [SEQ, LATEST, P_CG]),
-    # Phase B: the rules by stage, alone and in the promising pairs.
-    ("stage-mu0.98-bc", ["--stage-momentum-max", "0.98", "--momentum-bias-correction"], 1.0,
-     [LATEST, P_CG, PS_CG]),
-    ("stage-mu0.98", ["--stage-momentum-max", "0.98"], 1.0, [P_CG]),
-    ("bc", ["--momentum-bias-correction"], 1.0, [SEQ]),
-    ("pipemare-48", ["--stage-lr-warmup-steps", "48"], 1.0, [LATEST, P_CG]),
-    ("pipemare-144", ["--stage-lr-warmup-steps", "144"], 1.0, [P_CG]),
-    ("stage-mu0.98-bc-pipemare-48", ["--stage-momentum-max", "0.98",
-                                     "--momentum-bias-correction",
-                                     "--stage-lr-warmup-steps", "48"], 1.0, [P_CG, PS_CG]),
     ("spike", ["--spike-compensation"], 1.0, [LATEST]),
-    ("spike-pipemare-48", ["--spike-compensation", "--stage-lr-warmup-steps", "48"], 1.0,
-     [LATEST, STASH, P_CG]),
+    ("pipemare-144", ["--stage-lr-warmup-steps", "144"], 1.0, [P_CG]),
 ]
 
 
 def compensation_plan(p):
     runs = []
-    for seed in p["seeds"]:  # a study cut short has every variant at its first seeds
-        for lr in p["lrs"]:
-            for name, flags, factor, configs in COMPENSATION_VARIANTS:
-                for sched, pol, pred in configs:
+    # A study cut short has the variants in their order (the likeliest first) at both lrs and
+    # its first seeds.
+    for seed in p["seeds"]:
+        for name, flags, factor, configs in COMPENSATION_VARIANTS:
+            for sched, pol, pred in configs:
+                for lr in p["lrs"]:
                     runs.append(dict(model=p["model"], lr=lr, seed=seed, schedule=sched,
                                      k=1 if sched == "sequential" else p["stages"][0],
                                      policy=pol, predictor=pred, variant=name, flags=flags,
