@@ -92,6 +92,9 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
       ->check(real_in(0.0, 1.0));
   app->add_flag("--momentum-bias-correction", o->momentum_bias_correction,
                 "Learning rate times 1 / (1 - mu_r^t) on step t (the momentum buffer filling)");
+  app->add_flag("--relative-bias-correction", o->relative_bias_correction,
+                "Learning rate times (1 - mu^t) / (1 - mu_r^t): each stage's early steps ramp "
+                "up as the base momentum's do");
   app->add_option("--stage-lr-warmup-steps", o->stage_lr_warmup_steps,
                   "PipeMare's warm-up: a stage s_r steps stale starts at lr / s_r and reaches "
                   "lr after this many steps (0: off)")
@@ -155,6 +158,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"quality_every", o.quality_every},
           {"stage_momentum_max", o.stage_momentum_max},
           {"momentum_bias_correction", o.momentum_bias_correction},
+          {"relative_bias_correction", o.relative_bias_correction},
           {"stage_lr_warmup_steps", o.stage_lr_warmup_steps},
           {"spike_compensation", o.spike_compensation},
           {"bn_recalibrate", o.bn_recalibrate},

@@ -49,6 +49,7 @@ struct TrainOptions {
   // Staleness compensation by stage (optim/staleness_rules.h).
   double stage_momentum_max = 0;  // 0: every stage at --momentum
   bool momentum_bias_correction = false;
+  bool relative_bias_correction = false;
   int64_t stage_lr_warmup_steps = 0;
   bool spike_compensation = false;
   int bn_recalibrate = 0;  // also evaluate with BatchNorm re-estimated over N batches

@@ -190,6 +190,7 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app, int
   eo.stop_on_non_finite_loss = true;
   eo.staleness_rules.momentum_max = o.stage_momentum_max;
   eo.staleness_rules.bias_correction = o.momentum_bias_correction;
+  eo.staleness_rules.relative_bias_correction = o.relative_bias_correction;
   eo.staleness_rules.warmup_steps = o.stage_lr_warmup_steps;
   eo.staleness_rules.spike = o.spike_compensation;
   eo.staleness_rules.validate(p.optimizer);

@@ -53,7 +53,13 @@ const char* lr_warmup_name(LrWarmup warmup) {
 
 double StageLrFactor::at(int64_t step) const {
   double f = scale;
-  if (bias_momentum > 0) f /= 1.0 - std::pow(bias_momentum, static_cast<double>(step + 1));
+  if (bias_momentum > 0 && bias_momentum != bias_base_momentum) {
+    const double t = static_cast<double>(step + 1);
+    if (bias_base_momentum == 0)
+      f /= 1.0 - std::pow(bias_momentum, t);
+    else
+      f *= (1.0 - std::pow(bias_base_momentum, t)) / (1.0 - std::pow(bias_momentum, t));
+  }
   if (warmup_steps > 0 && warmup_staleness >= 1) {
     const double done =
         std::min(1.0, static_cast<double>(step) / static_cast<double>(warmup_steps));
@@ -66,8 +72,10 @@ LrSchedule::LrSchedule(LrScheduleConfig config) : config_(std::move(config)) {
   const LrScheduleConfig& c = config_;
   AUGUR_ARG_CHECK(c.stage.scale > 0 && std::isfinite(c.stage.scale), "stage learning-rate scale ",
                   c.stage.scale, " must be positive");
-  AUGUR_ARG_CHECK(c.stage.bias_momentum >= 0 && c.stage.bias_momentum < 1,
-                  "bias-correction momentum ", c.stage.bias_momentum, " must be in [0, 1)");
+  AUGUR_ARG_CHECK(c.stage.bias_momentum >= 0 && c.stage.bias_momentum < 1 &&
+                      c.stage.bias_base_momentum >= 0 && c.stage.bias_base_momentum < 1,
+                  "bias-correction momenta ", c.stage.bias_momentum, " and ",
+                  c.stage.bias_base_momentum, " must be in [0, 1)");
   AUGUR_ARG_CHECK(c.stage.warmup_steps >= 0 && c.stage.warmup_staleness >= 0, "stage warm-up over ",
                   c.stage.warmup_steps, " steps at staleness ", c.stage.warmup_staleness);
   AUGUR_ARG_CHECK(c.base_lr >= 0, "learning rate ", c.base_lr, " is negative");

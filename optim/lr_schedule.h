@@ -34,13 +34,16 @@ enum class LrDecay { Constant, Step, MultiStep, Cosine };
 enum class LrWarmup { None, Linear, Constant };
 
 struct StageLrFactor {
-  double scale = 1;          // every step
-  double bias_momentum = 0;  // > 0: times 1/(1 - bias_momentum^(k+1))
+  double scale = 1;  // every step
+  // bias_momentum > 0: times (1 - bias_base_momentum^(k+1)) / (1 - bias_momentum^(k+1)).
+  double bias_momentum = 0;
+  double bias_base_momentum = 0;
   // warmup_steps > 0 and warmup_staleness >= 1: times warmup_staleness^-(1 - min(k/T, 1)).
   int64_t warmup_steps = 0;
   int warmup_staleness = 0;
   bool identity() const {
-    return scale == 1 && bias_momentum == 0 && (warmup_steps == 0 || warmup_staleness < 1);
+    return scale == 1 && (bias_momentum == 0 || bias_momentum == bias_base_momentum) &&
+           (warmup_steps == 0 || warmup_staleness < 1);
   }
   double at(int64_t step) const;
 };

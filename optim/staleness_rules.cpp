@@ -10,9 +10,11 @@ void StalenessRules::validate(const OptimizerConfig& config) const {
   if (!any()) return;
   if (config.kind != OptimizerKind::Sgd || config.sgd.momentum == 0)
     throw Error(
-        "--stage-momentum-max, --momentum-bias-correction, --stage-lr-warmup-steps and "
-        "--spike-compensation model SGD with momentum: use --optimizer sgd with --momentum above "
-        "0");
+        "--stage-momentum-max, --momentum-bias-correction, --relative-bias-correction, "
+        "--stage-lr-warmup-steps and --spike-compensation model SGD with momentum: use "
+        "--optimizer sgd with --momentum above 0");
+  if (bias_correction && relative_bias_correction)
+    throw Error("--momentum-bias-correction and --relative-bias-correction: choose one");
   if (momentum_max > 0 && !(momentum_max >= config.sgd.momentum && momentum_max < 1))
     throw Error("--stage-momentum-max: must be at least --momentum (" +
                 std::to_string(config.sgd.momentum) + ") and below 1, got " +
@@ -32,8 +34,8 @@ std::string StalenessRules::str() const {
     os << "stage momentum to " << momentum_max;
     sep = ", ";
   }
-  if (bias_correction) {
-    os << sep << "bias correction";
+  if (bias_correction || relative_bias_correction) {
+    os << sep << (relative_bias_correction ? "relative bias correction" : "bias correction");
     sep = ", ";
   }
   if (warmup_steps > 0) {
@@ -60,7 +62,8 @@ StageOptimizer stage_optimizer(const OptimizerConfig& config, const LrSchedule& 
     c.sgd.momentum = mu_r;
     f.scale = (1.0 - mu_r) / (1.0 - mu);
   }
-  if (rules.bias_correction) f.bias_momentum = mu_r;
+  if (rules.bias_correction || rules.relative_bias_correction) f.bias_momentum = mu_r;
+  if (rules.relative_bias_correction) f.bias_base_momentum = mu;
   if (rules.warmup_steps > 0 && staleness >= 1) {
     f.warmup_steps = rules.warmup_steps;
     f.warmup_staleness = staleness;

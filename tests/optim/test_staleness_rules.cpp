@@ -89,6 +89,35 @@ TEST_CASE("bias correction: lr_r times 1 / (1 - mu_r^t) on step t", "[optim][sta
   CHECK(close(b.schedule.lr(1), 0.03 / (1 - 0.97 * 0.97)));
 }
 
+TEST_CASE("relative bias correction: lr_r times (1 - mu^t) / (1 - mu_r^t)", "[optim][staleness]") {
+  StalenessRules rules;
+  rules.momentum_max = 0.98;
+  rules.relative_bias_correction = true;
+  const LrSchedule lr = LrSchedule::constant(0.1);
+  // K = 8, s = 7: mu_r = 0.97, scale 0.3. Step 1: 0.03 * 0.1 / 0.03 = 0.1, the base's own
+  // first step; step 2: 0.03 * 0.19 / (1 - 0.9409).
+  const StageOptimizer a = stage_optimizer(sgd(0.9), lr, rules, 7, 8);
+  CHECK(close(a.schedule.lr(0), 0.1));
+  CHECK(close(a.schedule.lr(1), 0.03 * 0.19 / (1 - 0.97 * 0.97)));
+  CHECK(std::abs(a.schedule.lr(3000) - 0.03) < 1e-15);
+  // A stage at the base momentum is unchanged, bit for bit.
+  const StageOptimizer b = stage_optimizer(sgd(0.9), lr, rules, 0, 8);
+  for (int64_t t : {0, 1, 50}) CHECK(b.schedule.lr(t) == 0.1);
+  // A constant gradient from rest: every step of the stage is the base's (lr_r(t) v_t with
+  // v_t = sum_{j<t} mu_r^j equals 0.1 sum_{j<t} 0.9^j), so the trajectories coincide.
+  double v = 0, w = 0, vb = 0, wb = 0;
+  for (int t = 0; t < 6; ++t) {
+    v = 0.97 * v + 1.0;
+    w -= a.schedule.lr(t) * v;
+    vb = 0.9 * vb + 1.0;
+    wb -= 0.1 * vb;
+    CHECK(close(v * a.schedule.lr(t), vb * 0.1));
+  }
+  CHECK(close(w, wb));
+  rules.bias_correction = true;
+  CHECK_THROWS_WITH(rules.validate(sgd(0.9)), Contains("choose one"));
+}
+
 TEST_CASE("PipeMare's warm-up: lr(t) / s^(1 - min(t / T, 1)) for stages with s >= 1",
           "[optim][staleness]") {
   StalenessRules rules;
