@@ -127,6 +127,9 @@ COMPENSATION_VARIANTS = [
                                       "--stage-lr-warmup-steps", "48"], 1.0, [P_CG, PS_CG]),
     ("stage-mu0.99-rbc", ["--stage-momentum-max", "0.99", "--relative-bias-correction"], 1.0,
      [P_CG, PS_CG]),
+    ("stage-mu0.99-rbc-pipemare-48", ["--stage-momentum-max", "0.99",
+                                      "--relative-bias-correction",
+                                      "--stage-lr-warmup-steps", "48"], 1.0, [P_CG, PS_CG]),
     ("stage-mu0.98-bc-pipemare-48", ["--stage-momentum-max", "0.98",
                                      "--momentum-bias-correction",
                                      "--stage-lr-warmup-steps", "48"], 1.0, [P_CG, PS_CG]),
@@ -770,12 +773,15 @@ def summarize_compensation(args):
                 per_seed = [closure(f[s], seq[s], lat[s]) for s in common]
                 per_seed = [x for x in per_seed if x is not None]
                 worst = min(per_seed) if per_seed else None
-                is_ref = name == "standard" and c in (SEQ, LATEST)
+                # The references, and every sequential run (its own (mu, lr) setting's
+                # reference): closure is a pipeline's measure.
+                is_ref = c == SEQ or (name == "standard" and c == LATEST)
                 goal = "–"
                 if not is_ref and mc is not None and c[0] == "pipedream":
                     ok = (mc >= 0.9 and worst is not None and worst >= 0.75 and
                           min(accs) >= 20 and len(accs) >= 5)
-                    goal = "yes" if ok else ("yes on %d seeds (needs 5)" % len(accs)
+                    goal = "yes" if ok else ("yes on %d seed%s (needs 5)" % (
+                        len(accs), "" if len(accs) == 1 else "s")
                                              if (mc >= 0.9 and worst >= 0.75 and
                                                  min(accs) >= 20) else "no")
                 rc = recal.get((lr, name) + c, {})
