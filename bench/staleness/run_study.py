@@ -95,6 +95,19 @@ PRESETS["compensation"] = dict(
     about="the quick preset (resnet20, first 3072 Fashion-MNIST training images, first 2000 "
           "test images, 3 epochs, batch 64, cosine lr) at K = 8 with the staleness "
           "compensation rules, 3 seeds")
+# The finalists of the seed-1 study, with the references they are measured against, at
+# seeds 1-3 (same runs folder and names as the compensation preset, so its page shows them).
+PRESETS["compensation-finalists"] = dict(
+    copy.deepcopy(PRESETS["compensation"]), seeds=[1, 2, 3],
+    about="the compensation study's finalists at seeds 1-3",
+    only={"standard": [("sequential", "latest", "none"), ("pipedream", "latest", "none"),
+                       ("pipedream", "predict", "constant-gradient"),
+                       ("pipedream", "predict-stash", "constant-gradient")],
+          "stage-mu0.99-rbc": [("pipedream", "predict", "constant-gradient"),
+                               ("pipedream", "predict-stash", "constant-gradient")],
+          "stage-mu0.98-rbc-pipemare-48": [("pipedream", "predict-stash", "constant-gradient")],
+          "stage-mu0.99-rbc-pipemare-48": [("pipedream", "predict", "constant-gradient"),
+                                           ("pipedream", "predict-stash", "constant-gradient")]})
 PRESETS["compensation-gpu"] = dict(
     copy.deepcopy(PRESETS["compensation"]), device="cuda:0", workers=2, seeds=[1, 2, 3, 4, 5],
     lrs=[0.05, 0.1, 0.2, 0.4],
@@ -147,12 +160,15 @@ COMPENSATION_VARIANTS = [
 
 
 def compensation_plan(p):
+    only = p.get("only")  # {variant: [configurations]}: a subset (the finalists' seeds)
     runs = []
     # A study cut short has the variants in their order (the likeliest first) at both lrs and
     # its first seeds.
     for seed in p["seeds"]:
         for name, flags, factor, configs in COMPENSATION_VARIANTS:
             for sched, pol, pred in configs:
+                if only is not None and (sched, pol, pred) not in only.get(name, []):
+                    continue
                 for lr in p["lrs"]:
                     runs.append(dict(model=p["model"], lr=lr, seed=seed, schedule=sched,
                                      k=1 if sched == "sequential" else p["stages"][0],
