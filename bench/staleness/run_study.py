@@ -95,19 +95,6 @@ PRESETS["compensation"] = dict(
     about="the quick preset (resnet20, first 3072 Fashion-MNIST training images, first 2000 "
           "test images, 3 epochs, batch 64, cosine lr) at K = 8 with the staleness "
           "compensation rules, 3 seeds")
-# The finalists of the seed-1 study, with the references they are measured against, at
-# seeds 1-3 (same runs folder and names as the compensation preset, so its page shows them).
-PRESETS["compensation-finalists"] = dict(
-    copy.deepcopy(PRESETS["compensation"]), seeds=[1, 2, 3],
-    about="the compensation study's finalists at seeds 1-3",
-    only={"standard": [("sequential", "latest", "none"), ("pipedream", "latest", "none"),
-                       ("pipedream", "predict", "constant-gradient"),
-                       ("pipedream", "predict-stash", "constant-gradient")],
-          "stage-mu0.99-rbc": [("pipedream", "predict", "constant-gradient"),
-                               ("pipedream", "predict-stash", "constant-gradient")],
-          "stage-mu0.98-rbc-pipemare-48": [("pipedream", "predict-stash", "constant-gradient")],
-          "stage-mu0.99-rbc-pipemare-48": [("pipedream", "predict", "constant-gradient"),
-                                           ("pipedream", "predict-stash", "constant-gradient")]})
 PRESETS["compensation-gpu"] = dict(
     copy.deepcopy(PRESETS["compensation"]), device="cuda:0", workers=2, seeds=[1, 2, 3, 4, 5],
     lrs=[0.05, 0.1, 0.2, 0.4],
@@ -156,7 +143,18 @@ COMPENSATION_VARIANTS = [
     ("warmup-1ep", ["--lr-warmup-epochs", "1"], 1.0, [SEQ, LATEST, P_CG]),
     ("spike", ["--spike-compensation"], 1.0, [LATEST]),
     ("pipemare-144", ["--stage-lr-warmup-steps", "144"], 1.0, [P_CG]),
+    ("stage-mu0.98-pipemare-144", ["--stage-momentum-max", "0.98",
+                                   "--stage-lr-warmup-steps", "144"], 1.0, [P_CG]),
 ]
+
+# The finalists of the seed-1 study, with the references they are measured against, at
+# seeds 1-3 (same runs folder and names as the compensation preset, so its page shows them).
+PRESETS["compensation-finalists"] = dict(
+    copy.deepcopy(PRESETS["compensation"]), seeds=[1, 2, 3],
+    about="the compensation study's finalists at seeds 1-3",
+    only={"standard": [SEQ, LATEST, P_CG, PS_CG],
+          "stage-mu0.99-rbc": [P_CG], "stage-mu0.98-rbc": [P_CG], "stage-mu0.98": [P_CG],
+          "pipemare-144": [P_CG], "stage-mu0.98-pipemare-144": [P_CG]})
 
 
 def compensation_plan(p):
