@@ -357,6 +357,18 @@ void take_stage(const Engine& whole, int stage, Engine* mine) {
 
 int train(TrainingPlan& p, const Cluster* cluster);
 
+// Writes `line` to stderr in as few write(2) calls as the kernel allows (one, below the pipe's
+// atomic size), so another process sharing the stream cannot land inside it.
+void write_stderr_whole(const std::string& line) {
+  std::cerr.flush();
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n <= 0) return;  // nothing better to do with a broken stderr while aborting
+    done += static_cast<size_t>(n);
+  }
+}
+
 }  // namespace
 
 int run_train(const TrainOptions& options, const CLI::App& app) {
@@ -385,8 +397,12 @@ int run_train(const TrainOptions& options, const CLI::App& app) {
     // Every rank stops: the launcher ends the others when this one aborts, so nobody waits
     // for its messages until the watchdog. Files are only ever replaced whole (rank 0's
     // checkpoints), so the last one stays intact.
-    std::cerr << "augur: rank " << cluster->rank() << " (stage " << cluster->stage() << ", replica "
-              << cluster->replica() << ") failed: " << e.what() << "\n";
+    // One write(2) of the whole line: std::cerr writes each piece separately, and the
+    // launcher's own abort banner landed between the pieces (seen in CI).
+    const std::string line = "augur: rank " + std::to_string(cluster->rank()) + " (stage " +
+                             std::to_string(cluster->stage()) + ", replica " +
+                             std::to_string(cluster->replica()) + ") failed: " + e.what() + "\n";
+    write_stderr_whole(line);
     cluster->abort(1);
   }
 }
