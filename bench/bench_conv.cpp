@@ -1,7 +1,10 @@
 // Convolutions: compute-bound, so the peer is the device's measured f32 GEMM throughput
 // (OpenBLAS sgemm with its own threads on CPU, measured before the first convolution makes
 // OpenBLAS single-threaded; cuBLAS sgemm on CUDA). Shapes: ResNet-50 (torchvision v1.5,
-// stride on the 3x3) at a 32x32 input with batch 32, and at ImageNet's 224x224 input.
+// stride on the 3x3) at a 32x32 input with batch 32, and at ImageNet's 224x224 input; and
+// the default run's resnet20 at 28x28 (Fashion-MNIST) with batch 128, whose narrow layers
+// run the CPU's direct kernels: there each op is timed on both CPU paths, the direct kernels
+// and im2col + GEMM, which is how the choice between them was made.
 //
 //   bench_conv [--device cpu|cuda:N] [--imagenet-batch N]   (default 8 on CPU, 32 on CUDA)
 #include <cmath>
@@ -128,6 +131,12 @@ static int bench_main(int argc, char** argv) {
       {"imagenet l1 3x3 64->64", ib, 56, 56, 64, 64, 3, 3, 1, 1},
       {"imagenet l1 1x1 64->256", ib, 56, 56, 64, 256, 1, 1, 1, 0},
       {"imagenet l1 1x1 256->64", ib, 56, 56, 256, 64, 1, 1, 1, 0},
+      {"resnet20 stem 3x3 1->16", 128, 28, 28, 1, 16, 3, 3, 1, 1},
+      {"resnet20 l1 3x3 16->16", 128, 28, 28, 16, 16, 3, 3, 1, 1},
+      {"resnet20 l2 3x3/2 16->32", 128, 28, 28, 16, 32, 3, 3, 2, 1},
+      {"resnet20 l2 3x3 32->32", 128, 14, 14, 32, 32, 3, 3, 1, 1},
+      {"resnet20 l3 3x3/2 32->64", 128, 14, 14, 32, 64, 3, 3, 2, 1},
+      {"resnet20 l3 3x3 64->64", 128, 7, 7, 64, 64, 3, 3, 1, 1},
   };
   std::printf("batch 32 at 32x32; ImageNet shapes at batch %lld\n", (long long)ib);
   for (const Layer& l : layers) {
@@ -139,19 +148,25 @@ static int bench_main(int argc, char** argv) {
     Tensor dw = Tensor::zeros(w.shape(), DType::F32, device, s);
     Tensor dx = Tensor::empty(x.shape(), DType::F32, device, &s);
     const double flops = 2.0 * double(ys.numel()) * double(l.r * l.s * l.c);
-    const std::string name = l.name;
     const int iters = flops > 2e9 ? 5 : 10;
-    bench::report(name + " fwd",
-                  bench::time_on_stream([&] { kernels::conv_forward(x, w, y, p, s); }, s, 2, iters),
-                  0, flops, 0, peer);
-    bench::report(
-        name + " bwd data",
-        bench::time_on_stream([&] { kernels::conv_backward_data(y, w, dx, p, s); }, s, 2, iters), 0,
-        flops, 0, peer);
-    bench::report(
-        name + " bwd filter",
-        bench::time_on_stream([&] { kernels::conv_backward_filter(x, y, dw, p, s); }, s, 2, iters),
-        0, flops, 0, peer);
+    const bool narrow = device.is_cpu() && kernels::cpu_direct_conv_active() && l.k <= 64;
+    for (bool direct : narrow ? std::vector<bool>{true, false} : std::vector<bool>{true}) {
+      kernels::set_cpu_direct_conv(direct);
+      const std::string name = std::string(l.name) + (narrow && !direct ? " (im2col+gemm)" : "");
+      bench::report(
+          name + " fwd",
+          bench::time_on_stream([&] { kernels::conv_forward(x, w, y, p, s); }, s, 2, iters), 0,
+          flops, 0, peer);
+      bench::report(
+          name + " bwd data",
+          bench::time_on_stream([&] { kernels::conv_backward_data(y, w, dx, p, s); }, s, 2, iters),
+          0, flops, 0, peer);
+      bench::report(name + " bwd filter",
+                    bench::time_on_stream([&] { kernels::conv_backward_filter(x, y, dw, p, s); }, s,
+                                          2, iters),
+                    0, flops, 0, peer);
+    }
+    kernels::set_cpu_direct_conv(true);
   }
   return 0;
 }

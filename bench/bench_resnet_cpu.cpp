@@ -7,7 +7,11 @@
 // run by scripts/gpu-validate.sh).
 //
 //   bench_resnet_cpu [--model resnet50] [--steps 20] [--warmup 3] [--batch 32] [--size 32]
-//                    [--classes 10] [--device cpu] [--tf32] [--nondeterministic] [--profile]
+//                    [--channels 3] [--classes 10] [--device cpu] [--tf32] [--nondeterministic]
+//                    [--profile]
+//
+// The default run's model is the other case that matters on a CPU: --model resnet20 --size 28
+// --channels 1 --batch 128 (Fashion-MNIST, 16-64 channels, where GEMMs are narrow).
 //
 // On a GPU, convolution algorithms are chosen by timing (as torch.backends.cudnn.benchmark);
 // --tf32 lets cuDNN and cuBLAS use TF32 tensor cores (the peer then allows them too);
@@ -45,7 +49,7 @@ namespace {
 
 struct Options {
   std::string model = "resnet50";
-  int steps = 20, warmup = 3, batch = 32, size = 32, classes = 10;
+  int steps = 20, warmup = 3, batch = 32, size = 32, channels = 3, classes = 10;
   Device device = Device::cpu();
   bool profile = false, tf32 = false, nondeterministic = false;
 };
@@ -74,6 +78,8 @@ Options parse(int argc, char** argv) {
       o.size = std::max(1, std::atoi(argv[++i]));
     else if (a == "--device" && has_value)
       o.device = Device::parse(argv[++i]);
+    else if (a == "--channels" && has_value)
+      o.channels = std::max(1, std::atoi(argv[++i]));
     else if (a == "--classes" && has_value)
       o.classes = std::max(2, std::atoi(argv[++i]));
     else
@@ -85,7 +91,7 @@ Options parse(int argc, char** argv) {
 class Trainer {
  public:
   explicit Trainer(const Options& o)
-      : net_(build_model(resnet_spec(o.model, {o.classes, 3, o.size}))),
+      : net_(build_model(resnet_spec(o.model, {o.classes, o.channels, o.size}))),
         stream_(Stream::create(o.device)),
         optimizer_(config(), optim::LrSchedule::constant(0.01),
                    optim::DecayMask::all(net_.params.size()), o.device, stream_) {
@@ -95,9 +101,9 @@ class Trainer {
     state_ = make_tensor(st, Shape{net_.state.size()}, o.device, stream_);
     grads_ = Tensor::zeros(Shape{net_.params.size()}, DType::F32, o.device, stream_);
     Random rng(2);
-    std::vector<float> x(size_t(o.batch) * o.size * o.size * 3);
+    std::vector<float> x(size_t(o.batch) * o.size * o.size * o.channels);
     for (float& v : x) v = float(rng.normal());
-    input_ = make_tensor(x, Shape::nhwc(o.batch, o.size, o.size, 3), o.device, stream_);
+    input_ = make_tensor(x, Shape::nhwc(o.batch, o.size, o.size, o.channels), o.device, stream_);
     std::vector<int64_t> labels(size_t(o.batch));
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = int64_t(i) % o.classes;
     labels_ = make_tensor(labels, Shape{o.batch}, o.device, stream_);
@@ -173,11 +179,12 @@ static int bench_main(int argc, char** argv) {
   kernels::set_gpu_allow_tf32(o.tf32);
   kernels::set_conv_deterministic(!o.nondeterministic);
   Trainer trainer(o);
-  std::printf("%s, %d classes, batch %d at %dx%d, SGD momentum 0.9, on %s%s%s, %d pool threads\n",
-              o.model.c_str(), o.classes, o.batch, o.size, o.size, o.device.str().c_str(),
-              o.tf32 ? " (TF32 allowed)" : "",
-              o.nondeterministic ? " (nondeterministic convolutions allowed)" : "",
-              ThreadPool::global().size());
+  std::printf(
+      "%s, %d classes, batch %d at %dx%dx%d, SGD momentum 0.9, on %s%s%s, %d pool threads\n",
+      o.model.c_str(), o.classes, o.batch, o.size, o.size, o.channels, o.device.str().c_str(),
+      o.tf32 ? " (TF32 allowed)" : "",
+      o.nondeterministic ? " (nondeterministic convolutions allowed)" : "",
+      ThreadPool::global().size());
 
   // The check before timing: finite losses that fall while the model fits the fixed batch.
   std::vector<float> losses;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Augur's CPU backend against PyTorch's, same training loop, same machine, same invocation:
 # ResNet-50, 10 classes, 32x32, batch 32, forward + backward + SGD momentum, on THREADS
-# threads (default 2). Runs ROUNDS rounds (default 3), each Augur then PyTorch, so that load
+# threads (default 2). MODEL, SIZE, CHANNELS and BATCH choose another case: the default
+# run's is MODEL=resnet20 SIZE=28 CHANNELS=1 BATCH=128 (Fashion-MNIST). Runs ROUNDS rounds (default 3), each Augur then PyTorch, so that load
 # from other processes hits both alike; prints every round, the ratio of the median-step
 # throughputs (medians over rounds), and the same for the fastest steps.
 #
@@ -14,6 +15,8 @@ build="${1:-$here/../build/h}"
 threads="${THREADS:-2}"
 rounds="${ROUNDS:-3}"
 steps="${STEPS:-20}"
+case_args=(--model "${MODEL:-resnet50}" --size "${SIZE:-32}" --channels "${CHANNELS:-3}"
+  --batch "${BATCH:-32}")
 python="${PYTHON:-/usr/bin/python3}"
 bench="$build/bench/bench_resnet_cpu"
 
@@ -32,11 +35,11 @@ augur_best=()
 torch_best=()
 for ((r = 1; r <= rounds; ++r)); do
   echo "== round $r of $rounds"
-  out="$(AUGUR_NUM_THREADS="$threads" "$bench" --steps "$steps" "${profile_flag[@]}")"
+  out="$(AUGUR_NUM_THREADS="$threads" "$bench" "${case_args[@]}" --steps "$steps" "${profile_flag[@]}")"
   echo "$out"
   augur+=("$(sed -n 's/^augur: \([0-9.]*\) img\/s.*/\1/p' <<<"$out")")
   augur_best+=("$(sed -n 's/^augur: .*best step \([0-9.]*\) img\/s.*/\1/p' <<<"$out")")
-  out="$("$python" "$here/torch_resnet_cpu.py" --threads "$threads" --steps "$steps")"
+  out="$("$python" "$here/torch_resnet_cpu.py" "${case_args[@]}" --threads "$threads" --steps "$steps")"
   echo "$out"
   torch+=("$(sed -n 's/^torch: \([0-9.]*\) img\/s.*/\1/p' <<<"$out")")
   torch_best+=("$(sed -n 's/^torch: .*best step \([0-9.]*\) img\/s.*/\1/p' <<<"$out")")

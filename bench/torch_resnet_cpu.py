@@ -8,8 +8,14 @@ channels_last) and the faster one is the peer; the last line is
 
     torch: <img/s> img/s (<layout>); best step <img/s> img/s
 
-(the median step, and the fastest step of either layout), which bench/compare_resnet_cpu.sh reads. Run it with Debian's interpreter (/usr/bin/python3,
-python3-torch and python3-torchvision).
+(the median step, and the fastest step of either layout), which bench/compare_resnet_cpu.sh
+reads. Run it with Debian's interpreter (/usr/bin/python3, python3-torch and
+python3-torchvision).
+
+--model resnet20|32|44|56|110 builds He et al.'s CIFAR ResNet as Augur's models/resnet_spec.cpp
+does (3x3 stem of 16 channels, three groups of basic blocks at 16/32/64 channels, a 1x1
+convolution + BatchNorm shortcut where the shape changes, global average pool, linear head),
+from torchvision's BasicBlock; --channels sets the input channels (1 for Fashion-MNIST).
 """
 import argparse
 import statistics
@@ -20,10 +26,46 @@ import torch
 import torchvision
 
 
+CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
+
+
+class CifarResNet(torch.nn.Module):
+    def __init__(self, blocks, classes, channels):
+        super().__init__()
+        nn = torch.nn
+        block = torchvision.models.resnet.BasicBlock
+        self.stem = nn.Sequential(nn.Conv2d(channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU(inplace=True))
+        layers, width_in = [], 16
+        for g, width in enumerate((16, 32, 64)):
+            for b in range(blocks):
+                stride = 2 if b == 0 and g > 0 else 1
+                down = None
+                if stride != 1 or width_in != width:
+                    down = nn.Sequential(nn.Conv2d(width_in, width, 1, stride, bias=False),
+                                         nn.BatchNorm2d(width))
+                layers.append(block(width_in, width, stride, down))
+                width_in = width
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x):
+        x = self.layers(self.stem(x))
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def build(args):
+    if args.model in CIFAR_DEPTHS:
+        return CifarResNet(CIFAR_DEPTHS[args.model], args.classes, args.channels)
+    if args.channels != 3:
+        sys.exit("--channels other than 3 needs a CIFAR ResNet (resnet20|32|44|56|110)")
+    return getattr(torchvision.models, args.model)(num_classes=args.classes)
+
+
 def measure(layout, args):
     torch.manual_seed(0)
-    model = getattr(torchvision.models, args.model)(num_classes=args.classes).to(args.device)
-    x = torch.randn(args.batch, 3, args.size, args.size, device=args.device)
+    model = build(args).to(args.device)
+    x = torch.randn(args.batch, args.channels, args.size, args.size, device=args.device)
     labels = torch.arange(args.batch, device=args.device) % args.classes
     if layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
@@ -62,6 +104,7 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--size", type=int, default=32)
+    p.add_argument("--channels", type=int, default=3)
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--layout", choices=["both", "nchw", "channels_last"], default="both")
     p.add_argument("--device", default="cpu", help="cpu or cuda (the peer of --device cuda:N)")

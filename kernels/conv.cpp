@@ -1,7 +1,10 @@
 #include "kernels/conv.h"
 
 #include <algorithm>
+#include <atomic>
+#include <type_traits>
 
+#include "kernels/conv_direct.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/cpu_gemm.h"
 #include "kernels/dispatch.h"
@@ -13,6 +16,8 @@
 namespace augur::kernels {
 
 namespace {
+
+std::atomic<bool> g_direct_conv{true};
 
 Shape output_shape(const char* op, const Shape& x, const Shape& w, const ConvParams& p) {
   AUGUR_ARG_CHECK(x.rank() == 4 && w.rank() == 4, op, ": input ", x.str(), " and filters ", w.str(),
@@ -34,6 +39,22 @@ Shape output_shape(const char* op, const Shape& x, const Shape& w, const ConvPar
 
 Shape conv_output_shape(const Shape& x, const Shape& w, const ConvParams& params) {
   return output_shape("conv", x, w, params);
+}
+
+namespace cpu::direct {
+// Here rather than in conv_direct_avx512.cpp: the check must run on any CPU.
+bool available() {
+  static const bool has = __builtin_cpu_supports("avx512f") != 0;
+  return has;
+}
+}  // namespace cpu::direct
+
+void set_cpu_direct_conv(bool enabled) {
+  g_direct_conv.store(enabled, std::memory_order_relaxed);
+}
+
+bool cpu_direct_conv_active() {
+  return g_direct_conv.load(std::memory_order_relaxed) && cpu::direct::available();
 }
 
 namespace detail {
@@ -243,8 +264,120 @@ void backward_filter_core(const ConvGeometry& g, const T* x, const T* dy, T* dw)
   });
 }
 
+// ---- Direct kernels for narrow layers (conv_direct.h) ----
+
+// Input channels above this stay on the GEMM path, whose reduction over R*S*C is long
+// enough there to run near the GEMM's peak.
+constexpr int64_t kDirectMaxInputs = 64;
+
+bool direct_fits(const ConvGeometry& g, int64_t outputs, int64_t inputs) {
+  return cpu_direct_conv_active() && g.r * g.s > 1 && direct::supports_outputs(outputs) &&
+         inputs <= kDirectMaxInputs;
+}
+
+// dst [N, hp, wp, C] = src [N, H, W, C] placed at row `top`, column `left`, zeros elsewhere
+// (src rows or columns beyond hp, wp are left out: a strided conv never reads them).
+void pad_into(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, int64_t top,
+              int64_t left, int64_t hp, int64_t wp, float* dst) {
+  const int64_t cols = std::max<int64_t>(0, std::min(w, wp - left));
+  ThreadPool::global().parallel_for(
+      0, n * hp, std::max<int64_t>(1, kCopyGrain / (wp * c)), [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          const int64_t img = i / hp, row = i % hp - top;
+          float* d = dst + i * wp * c;
+          if (row < 0 || row >= h) {
+            std::fill_n(d, wp * c, 0.f);
+            continue;
+          }
+          std::fill_n(d, left * c, 0.f);
+          std::copy_n(src + ((img * h + row) * w) * c, cols * c, d + left * c);
+          std::fill_n(d + (left + cols) * c, (wp - left - cols) * c, 0.f);
+        }
+      });
+}
+
+// The input of the forward (and filter-gradient) correlation: x padded as the conv pads it,
+// cut to the rows and columns the output reads.
+direct::Shape direct_forward_shape(const ConvGeometry& g) {
+  return {g.n, (g.p - 1) * g.sh + g.r, (g.q - 1) * g.sw + g.s, g.c, g.k, g.r, g.s, g.p, g.q, g.sh,
+          g.sw};
+}
+
+Buffer padded_input(const ConvGeometry& g, const direct::Shape& d, const float* x) {
+  Buffer xp(Device::cpu(), size_t(d.n * d.hp * d.wp * d.c) * sizeof(float));
+  pad_into(x, g.n, g.h, g.w, g.c, g.ph, g.pw, d.hp, d.wp, xp.as<float>());
+  return xp;
+}
+
+// Rows of work per task: about kCopyGrain output values.
+int64_t direct_row_grain(int64_t values_per_row) {
+  return std::max<int64_t>(1, kCopyGrain / std::max<int64_t>(1, values_per_row));
+}
+
+void direct_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
+  const direct::Shape d = direct_forward_shape(g);
+  const Buffer xp = padded_input(g, d, x);
+  const int64_t patch = g.patch();
+  Buffer wt(Device::cpu(), size_t(patch * g.k) * sizeof(float));  // KRSC -> RSCK
+  for (int64_t k = 0; k < g.k; ++k)
+    for (int64_t j = 0; j < patch; ++j) wt.as<float>()[j * g.k + k] = w[k * patch + j];
+  ThreadPool::global().parallel_for(
+      0, g.n * g.p, direct_row_grain(g.q * g.k), [&](int64_t lo, int64_t hi) {
+        direct::correlate_rows(d, xp.as<const float>(), wt.as<const float>(), y, lo, hi);
+      });
+}
+
+// At stride 1, dx is the correlation of dy, padded by R-1-ph rows and S-1-pw columns, with
+// the filters turned by 180 degrees and their channel roles swapped:
+//   dx[n, h, w, c] = sum_{r, s, k} dy[n, h + ph - r, w + pw - s, k] * w[k, r, s, c].
+bool direct_backward_data_fits(const ConvGeometry& g) {
+  return g.sh == 1 && g.sw == 1 && g.ph <= g.r - 1 && g.pw <= g.s - 1 && direct_fits(g, g.c, g.k);
+}
+
+void direct_backward_data(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const int64_t top = g.r - 1 - g.ph, left = g.s - 1 - g.pw;
+  const direct::Shape d{g.n, g.h + g.r - 1, g.w + g.s - 1, g.k, g.c, g.r, g.s, g.h, g.w, 1, 1};
+  Buffer dyp(Device::cpu(), size_t(d.n * d.hp * d.wp * d.c) * sizeof(float));
+  pad_into(dy, g.n, g.p, g.q, g.k, top, left, d.hp, d.wp, dyp.as<float>());
+  Buffer wt(Device::cpu(), size_t(g.patch() * g.k) * sizeof(float));
+  float* t = wt.as<float>();
+  for (int64_t k = 0; k < g.k; ++k)
+    for (int64_t r = 0; r < g.r; ++r)
+      for (int64_t s = 0; s < g.s; ++s)
+        for (int64_t c = 0; c < g.c; ++c)
+          t[(((g.r - 1 - r) * g.s + (g.s - 1 - s)) * g.k + k) * g.c + c] =
+              w[((k * g.r + r) * g.s + s) * g.c + c];
+  ThreadPool::global().parallel_for(
+      0, g.n * g.h, direct_row_grain(g.w * g.c), [&](int64_t lo, int64_t hi) {
+        direct::correlate_rows(d, dyp.as<const float>(), t, dx, lo, hi);
+      });
+}
+
+// Each thread sums its own band of output rows into its own RSCK buffer; the bands are then
+// added into dw in band order.
+void direct_backward_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const direct::Shape d = direct_forward_shape(g);
+  const Buffer xp = padded_input(g, d, x);
+  const int64_t rows = g.n * g.p, patch = g.patch(), size = patch * g.k;
+  const int64_t bands = std::min<int64_t>(ThreadPool::global().size(), rows);
+  Buffer partial(Device::cpu(), size_t(bands * size) * sizeof(float));
+  float* parts = partial.as<float>();
+  ThreadPool::global().parallel_for(0, bands, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; ++b) {
+      std::fill_n(parts + b * size, size, 0.f);
+      direct::filter_grad_rows(d, xp.as<const float>(), dy, parts + b * size, rows * b / bands,
+                               rows * (b + 1) / bands);
+    }
+  });
+  for (int64_t b = 0; b < bands; ++b)
+    for (int64_t k = 0; k < g.k; ++k)
+      for (int64_t j = 0; j < patch; ++j) dw[k * patch + j] += parts[b * size + j * g.k + k];
+}
+
 template <class T>
 void forward_impl(const ConvGeometry& g, const T* x, const T* w, T* y) {
+  if constexpr (std::is_same_v<T, float>)
+    if (direct_fits(g, g.k, g.c)) return direct_forward(g, x, w, y);
   const Crop c = crop(g);
   if (c.empty) return zero_fill(y, g.pixels() * g.k);
   if (!c.active) return forward_core(g, x, w, y);
@@ -255,6 +388,8 @@ void forward_impl(const ConvGeometry& g, const T* x, const T* w, T* y) {
 
 template <class T>
 void backward_data_impl(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (direct_backward_data_fits(g)) return direct_backward_data(g, dy, w, dx);
   const Crop c = crop(g);
   if (c.empty) return zero_fill(dx, g.n * g.h * g.w * g.c);
   if (!c.active) return backward_data_core(g, dy, w, dx);
@@ -265,6 +400,8 @@ void backward_data_impl(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
 
 template <class T>
 void backward_filter_impl(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
+  if constexpr (std::is_same_v<T, float>)
+    if (direct_fits(g, g.k, g.c)) return direct_backward_filter(g, x, dy, dw);
   const Crop c = crop(g);
   if (c.empty) return;
   if (!c.active) return backward_filter_core(g, x, dy, dw);

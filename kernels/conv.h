@@ -9,7 +9,9 @@
 // accumulates into dw (a parameter gradient, zeroed by the optimizer step).
 //
 // CPU: im2col + OpenBLAS GEMM over tiles of output pixels on the runtime's thread pool, in
-// f32 and f64. CUDA: cuDNN's convolution API (f32), algorithm chosen once per shape.
+// f32 and f64; narrow f32 layers (16-64 output channels, kernels larger than 1x1) on CPUs
+// with AVX-512 run direct kernels instead (conv_direct.h). CUDA: cuDNN's convolution API
+// (f32), algorithm chosen once per shape.
 #pragma once
 
 #include "runtime/stream.h"
@@ -47,6 +49,12 @@ AUGUR_CONV_SIGNATURES
 AUGUR_CONV_SIGNATURES
 
 #undef AUGUR_CONV_SIGNATURES
+
+// The CPU's direct kernels for narrow f32 layers: on by default; off sends every CPU conv
+// through im2col + GEMM (to compare the two, as the tests and bench_resnet_cpu do). Active
+// only where the CPU has AVX-512.
+void set_cpu_direct_conv(bool enabled);
+bool cpu_direct_conv_active();
 
 namespace detail {
 // Validates one conv call: ranks, dtypes (f32, or f64 when allow_f64), channels and the

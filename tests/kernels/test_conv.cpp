@@ -249,6 +249,56 @@ TEST_CASE("conv CPU paths match the direct definition in f64, and f32 agrees wit
   }
 }
 
+// Narrow layers (16-64 output channels, kernels wider than 1x1) that take the direct AVX-512
+// kernels in f32 where the CPU has them: every block width of the register blocking (1, 2, 3
+// and 4 registers of output channels), output rows split into blocks of unequal sizes (28,
+// 25, 7 and 5 pixels wide), strides 1 and 2 (whose backward data stays on the GEMM path),
+// one input channel (the stem), non-square kernels and padding that differs per axis, and a
+// kernel larger than the image.
+const std::vector<Case> kDirectCases = {
+    {4, 28, 28, 1, 16, 3, 3, params(1, 1)},  {2, 28, 28, 16, 16, 3, 3, params(1, 1)},
+    {3, 25, 25, 16, 32, 3, 3, params(1, 1)}, {2, 14, 14, 32, 48, 3, 3, params(2, 1)},
+    {2, 7, 7, 64, 64, 3, 3, params(1, 1)},   {2, 9, 10, 48, 32, 5, 3, ConvParams{1, 2, 2, 0}},
+    {3, 5, 5, 16, 64, 3, 3, params(1, 1)},   {1, 3, 4, 32, 16, 7, 5, ConvParams{1, 1, 3, 2}},
+};
+
+TEST_CASE("conv direct kernels for narrow layers agree with f64 and with the GEMM path",
+          "[kernels]") {
+  INFO("direct kernels active on this CPU: " << k::cpu_direct_conv_active());
+  for (size_t i = 0; i < kDirectCases.size(); ++i) {
+    const Case& t = kDirectCases[i];
+    INFO(describe(t));
+    const auto xf = random_floats(x_shape(t).numel(), 700 + i);
+    const auto wf = random_floats(w_shape(t).numel(), 800 + i);
+    const auto gf = random_floats(y_shape(t).numel(), 900 + i);
+    const auto x = widen(xf), w = widen(wf), g = widen(gf);
+    const auto y = naive_forward(t, x, w);
+    std::vector<double> dx, dw;
+    naive_backward(t, x, w, g, &dx, &dw);
+    const int64_t fwd = t.r * t.s * t.c, bwd_data = t.k * t.r * t.s;
+    const int64_t bwd_filter = y_shape(t).numel() / t.k;
+    for (bool direct : {true, false}) {
+      INFO("direct kernels " << (direct ? "on" : "off"));
+      k::set_cpu_direct_conv(direct);
+      const auto yf = cpu_forward(t, xf, wf);
+      const auto dxf = cpu_backward_data(t, gf, wf);
+      const auto dwf = cpu_backward_filter(t, xf, gf);
+      k::set_cpu_direct_conv(true);
+      AUGUR_CHECK_CLOSE(widen(yf), y, tolerance_for(DType::F32, fwd));
+      AUGUR_CHECK_CLOSE(widen(dxf), dx, tolerance_for(DType::F32, bwd_data));
+      AUGUR_CHECK_CLOSE(widen(dwf), dw, tolerance_for(DType::F32, bwd_filter));
+    }
+    // backward_filter adds into dw: from dw = 1 everywhere the result is 1 + the gradient.
+    Tensor xt = host(xf, x_shape(t)), gt = host(gf, y_shape(t));
+    Tensor acc = host(std::vector<float>(size_t(w_shape(t).numel()), 1.f), w_shape(t));
+    k::conv_backward_filter(xt, gt, acc, t.p, Stream::cpu());
+    std::vector<double> shifted(dw.size());
+    for (size_t j = 0; j < dw.size(); ++j) shifted[j] = 1 + dw[j];
+    AUGUR_CHECK_CLOSE(widen(values<float>(acc)), shifted,
+                      tolerance_for(DType::F32, bwd_filter + 1));
+  }
+}
+
 TEST_CASE("conv backward_filter accumulates and backward_data overwrites", "[kernels]") {
   for (const Case& t : {kGradCases[0], kLargeCases[0], kLargeCases[3]}) {
     INFO(describe(t));
