@@ -8,7 +8,7 @@
 //
 //   bench_resnet_cpu [--model resnet50] [--steps 20] [--warmup 3] [--batch 32] [--size 32]
 //                    [--channels 3] [--classes 10] [--device cpu] [--tf32] [--nondeterministic]
-//                    [--profile]
+//                    [--profile] [--no-direct-conv]
 //
 // The default run's model is the other case that matters on a CPU: --model resnet20 --size 28
 // --channels 1 --batch 128 (Fashion-MNIST, 16-64 channels, where GEMMs are narrow).
@@ -17,6 +17,9 @@
 // --tf32 lets cuDNN and cuBLAS use TF32 tensor cores (the peer then allows them too);
 // --nondeterministic lets cuDNN use algorithms that accumulate with atomics (as PyTorch does
 // unless torch.backends.cudnn.deterministic is set).
+//
+// --no-direct-conv sends every CPU convolution through im2col + GEMM (kernels/conv.h), to
+// measure what the direct kernels for narrow layers bring.
 //
 // Threads: AUGUR_NUM_THREADS (the comparison script sets 2). The headline img/s is the median
 // over the timed steps, measured with profiling off. --profile (or AUGUR_PROFILE=1) then runs
@@ -34,6 +37,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "kernels/conv.h"
 #include "kernels/gpu_math.h"
 #include "kernels/profile.h"
 #include "models/resnet.h"
@@ -51,7 +55,7 @@ struct Options {
   std::string model = "resnet50";
   int steps = 20, warmup = 3, batch = 32, size = 32, channels = 3, classes = 10;
   Device device = Device::cpu();
-  bool profile = false, tf32 = false, nondeterministic = false;
+  bool profile = false, tf32 = false, nondeterministic = false, direct_conv = true;
 };
 
 Options parse(int argc, char** argv) {
@@ -62,6 +66,8 @@ Options parse(int argc, char** argv) {
     const bool has_value = i + 1 < argc;
     if (a == "--profile")
       o.profile = true;
+    else if (a == "--no-direct-conv")
+      o.direct_conv = false;
     else if (a == "--tf32")
       o.tf32 = true;
     else if (a == "--nondeterministic")
@@ -178,12 +184,14 @@ static int bench_main(int argc, char** argv) {
   if (o.device.is_cuda()) kernels::set_conv_algo_search(kernels::ConvAlgoSearch::Benchmark);
   kernels::set_gpu_allow_tf32(o.tf32);
   kernels::set_conv_deterministic(!o.nondeterministic);
+  kernels::set_cpu_direct_conv(o.direct_conv);
   Trainer trainer(o);
   std::printf(
-      "%s, %d classes, batch %d at %dx%dx%d, SGD momentum 0.9, on %s%s%s, %d pool threads\n",
+      "%s, %d classes, batch %d at %dx%dx%d, SGD momentum 0.9, on %s%s%s%s, %d pool threads\n",
       o.model.c_str(), o.classes, o.batch, o.size, o.size, o.channels, o.device.str().c_str(),
       o.tf32 ? " (TF32 allowed)" : "",
       o.nondeterministic ? " (nondeterministic convolutions allowed)" : "",
+      o.device.is_cpu() && !kernels::cpu_direct_conv_active() ? " (im2col + GEMM only)" : "",
       ThreadPool::global().size());
 
   // The check before timing: finite losses that fall while the model fits the fixed batch.

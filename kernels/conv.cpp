@@ -269,62 +269,101 @@ void backward_filter_core(const ConvGeometry& g, const T* x, const T* dy, T* dw)
 // Input channels above this stay on the GEMM path, whose reduction over R*S*C is long
 // enough there to run near the GEMM's peak.
 constexpr int64_t kDirectMaxInputs = 64;
+// Bytes of padded input per band: a band's rows stay in L2 while its outputs are computed.
+constexpr int64_t kBandBytes = int64_t(32) << 10;
 
 bool direct_fits(const ConvGeometry& g, int64_t outputs, int64_t inputs) {
   return cpu_direct_conv_active() && g.r * g.s > 1 && direct::supports_outputs(outputs) &&
          inputs <= kDirectMaxInputs;
 }
 
-// dst [N, hp, wp, C] = src [N, H, W, C] placed at row `top`, column `left`, zeros elsewhere
-// (src rows or columns beyond hp, wp are left out: a strided conv never reads them).
-void pad_into(const float* src, int64_t n, int64_t h, int64_t w, int64_t c, int64_t top,
-              int64_t left, int64_t hp, int64_t wp, float* dst) {
-  const int64_t cols = std::max<int64_t>(0, std::min(w, wp - left));
-  ThreadPool::global().parallel_for(
-      0, n * hp, std::max<int64_t>(1, kCopyGrain / (wp * c)), [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          const int64_t img = i / hp, row = i % hp - top;
-          float* d = dst + i * wp * c;
-          if (row < 0 || row >= h) {
-            std::fill_n(d, wp * c, 0.f);
-            continue;
-          }
-          std::fill_n(d, left * c, 0.f);
-          std::copy_n(src + ((img * h + row) * w) * c, cols * c, d + left * c);
-          std::fill_n(d + (left + cols) * c, (wp - left - cols) * c, 0.f);
-        }
-      });
-}
+// What a direct correlation reads: `src` [n, h, w, c], unpadded, seen through `shape` (the
+// padded input's rows and columns, the filters, the output) with `top` rows and `left`
+// columns of zeros before it.
+struct Correlation {
+  const float* src;
+  int64_t h, w, top, left;
+  direct::Shape shape;
+};
 
 // The input of the forward (and filter-gradient) correlation: x padded as the conv pads it,
 // cut to the rows and columns the output reads.
-direct::Shape direct_forward_shape(const ConvGeometry& g) {
-  return {g.n, (g.p - 1) * g.sh + g.r, (g.q - 1) * g.sw + g.s, g.c, g.k, g.r, g.s, g.p, g.q, g.sh,
-          g.sw};
+Correlation forward_correlation(const ConvGeometry& g, const float* x) {
+  return {x,
+          g.h,
+          g.w,
+          g.ph,
+          g.pw,
+          {g.n, (g.p - 1) * g.sh + g.r, (g.q - 1) * g.sw + g.s, g.c, g.k, g.r, g.s, g.p, g.q, g.sh,
+           g.sw}};
 }
 
-Buffer padded_input(const ConvGeometry& g, const direct::Shape& d, const float* x) {
-  Buffer xp(Device::cpu(), size_t(d.n * d.hp * d.wp * d.c) * sizeof(float));
-  pad_into(x, g.n, g.h, g.w, g.c, g.ph, g.pw, d.hp, d.wp, xp.as<float>());
-  return xp;
+// Bands of output rows within one image, about kBandBytes of padded input each, per_image
+// of them (of near-equal size) per image; band b belongs to image b / per_image.
+struct Bands {
+  int64_t per_image, count;
+};
+Bands bands_of(const direct::Shape& d) {
+  const int64_t row_bytes = d.wp * d.c * int64_t(sizeof(float));
+  const int64_t in_rows = std::max<int64_t>(d.r, kBandBytes / row_bytes);
+  const int64_t out_rows = std::max<int64_t>(1, (in_rows - d.r) / d.sh + 1);
+  const int64_t per_image = ceil_div(d.p, out_rows);
+  return {per_image, d.n * per_image};
 }
 
-// Rows of work per task: about kCopyGrain output values.
-int64_t direct_row_grain(int64_t values_per_row) {
-  return std::max<int64_t>(1, kCopyGrain / std::max<int64_t>(1, values_per_row));
+// Band b padded into `scratch`; returns the band's own correlation shape (one image, its
+// rows) and sets `first_row`, the band's first row among the batch's N*P output rows.
+direct::Shape pad_band(const Correlation& cr, const Bands& bands, int64_t b, float* scratch,
+                       int64_t* first_row) {
+  const direct::Shape& d = cr.shape;
+  const int64_t img = b / bands.per_image, i = b % bands.per_image;
+  const int64_t p0 = d.p * i / bands.per_image, p1 = d.p * (i + 1) / bands.per_image;
+  const int64_t rows = (p1 - p0 - 1) * d.sh + d.r, c = d.c, row_len = d.wp * c;
+  const int64_t cols = std::max<int64_t>(0, std::min(cr.w, d.wp - cr.left));
+  for (int64_t j = 0; j < rows; ++j) {
+    const int64_t src_row = p0 * d.sh + j - cr.top;
+    float* dst = scratch + j * row_len;
+    if (src_row < 0 || src_row >= cr.h) {
+      std::fill_n(dst, row_len, 0.f);
+      continue;
+    }
+    std::fill_n(dst, cr.left * c, 0.f);
+    std::copy_n(cr.src + ((img * cr.h + src_row) * cr.w) * c, cols * c, dst + cr.left * c);
+    std::fill_n(dst + (cr.left + cols) * c, row_len - (cr.left + cols) * c, 0.f);
+  }
+  *first_row = img * d.p + p0;
+  direct::Shape band = d;
+  band.n = 1;
+  band.hp = rows;
+  band.p = p1 - p0;
+  return band;
+}
+
+int64_t band_scratch_floats(const direct::Shape& d, const Bands& bands) {
+  return ((ceil_div(d.p, bands.per_image) - 1) * d.sh + d.r) * d.wp * d.c;
+}
+
+// out = the correlation, band by band in parallel.
+void correlate(const Correlation& cr, const float* wt, float* out) {
+  const direct::Shape& d = cr.shape;
+  const Bands bands = bands_of(d);
+  const int64_t scratch = band_scratch_floats(d, bands);
+  ThreadPool::global().parallel_for(0, bands.count, 1, [&](int64_t lo, int64_t hi) {
+    Buffer buf(Device::cpu(), size_t(scratch) * sizeof(float));
+    for (int64_t b = lo; b < hi; ++b) {
+      int64_t row0 = 0;
+      const direct::Shape band = pad_band(cr, bands, b, buf.as<float>(), &row0);
+      direct::correlate_rows(band, buf.as<const float>(), wt, out + row0 * d.q * d.k, 0, band.p);
+    }
+  });
 }
 
 void direct_forward(const ConvGeometry& g, const float* x, const float* w, float* y) {
-  const direct::Shape d = direct_forward_shape(g);
-  const Buffer xp = padded_input(g, d, x);
   const int64_t patch = g.patch();
   Buffer wt(Device::cpu(), size_t(patch * g.k) * sizeof(float));  // KRSC -> RSCK
   for (int64_t k = 0; k < g.k; ++k)
     for (int64_t j = 0; j < patch; ++j) wt.as<float>()[j * g.k + k] = w[k * patch + j];
-  ThreadPool::global().parallel_for(
-      0, g.n * g.p, direct_row_grain(g.q * g.k), [&](int64_t lo, int64_t hi) {
-        direct::correlate_rows(d, xp.as<const float>(), wt.as<const float>(), y, lo, hi);
-      });
+  correlate(forward_correlation(g, x), wt.as<const float>(), y);
 }
 
 // At stride 1, dx is the correlation of dy, padded by R-1-ph rows and S-1-pw columns, with
@@ -335,10 +374,6 @@ bool direct_backward_data_fits(const ConvGeometry& g) {
 }
 
 void direct_backward_data(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
-  const int64_t top = g.r - 1 - g.ph, left = g.s - 1 - g.pw;
-  const direct::Shape d{g.n, g.h + g.r - 1, g.w + g.s - 1, g.k, g.c, g.r, g.s, g.h, g.w, 1, 1};
-  Buffer dyp(Device::cpu(), size_t(d.n * d.hp * d.wp * d.c) * sizeof(float));
-  pad_into(dy, g.n, g.p, g.q, g.k, top, left, d.hp, d.wp, dyp.as<float>());
   Buffer wt(Device::cpu(), size_t(g.patch() * g.k) * sizeof(float));
   float* t = wt.as<float>();
   for (int64_t k = 0; k < g.k; ++k)
@@ -347,31 +382,41 @@ void direct_backward_data(const ConvGeometry& g, const float* dy, const float* w
         for (int64_t c = 0; c < g.c; ++c)
           t[(((g.r - 1 - r) * g.s + (g.s - 1 - s)) * g.k + k) * g.c + c] =
               w[((k * g.r + r) * g.s + s) * g.c + c];
-  ThreadPool::global().parallel_for(
-      0, g.n * g.h, direct_row_grain(g.w * g.c), [&](int64_t lo, int64_t hi) {
-        direct::correlate_rows(d, dyp.as<const float>(), t, dx, lo, hi);
-      });
+  const Correlation cr{dy,
+                       g.p,
+                       g.q,
+                       g.r - 1 - g.ph,
+                       g.s - 1 - g.pw,
+                       {g.n, g.h + g.r - 1, g.w + g.s - 1, g.k, g.c, g.r, g.s, g.h, g.w, 1, 1}};
+  correlate(cr, t, dx);
 }
 
-// Each thread sums its own band of output rows into its own RSCK buffer; the bands are then
-// added into dw in band order.
+// The bands split into one contiguous run per thread; each run sums into its own RSCK
+// buffer, and the runs are added into dw in order.
 void direct_backward_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
-  const direct::Shape d = direct_forward_shape(g);
-  const Buffer xp = padded_input(g, d, x);
-  const int64_t rows = g.n * g.p, patch = g.patch(), size = patch * g.k;
-  const int64_t bands = std::min<int64_t>(ThreadPool::global().size(), rows);
-  Buffer partial(Device::cpu(), size_t(bands * size) * sizeof(float));
+  const Correlation cr = forward_correlation(g, x);
+  const direct::Shape& d = cr.shape;
+  const Bands bands = bands_of(d);
+  const int64_t scratch = band_scratch_floats(d, bands), patch = g.patch(), size = patch * g.k;
+  const int64_t runs = std::min<int64_t>(ThreadPool::global().size(), bands.count);
+  Buffer partial(Device::cpu(), size_t(runs * size) * sizeof(float));
   float* parts = partial.as<float>();
-  ThreadPool::global().parallel_for(0, bands, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t b = lo; b < hi; ++b) {
-      std::fill_n(parts + b * size, size, 0.f);
-      direct::filter_grad_rows(d, xp.as<const float>(), dy, parts + b * size, rows * b / bands,
-                               rows * (b + 1) / bands);
+  ThreadPool::global().parallel_for(0, runs, 1, [&](int64_t lo, int64_t hi) {
+    Buffer buf(Device::cpu(), size_t(scratch) * sizeof(float));
+    for (int64_t run = lo; run < hi; ++run) {
+      float* acc = parts + run * size;
+      std::fill_n(acc, size, 0.f);
+      for (int64_t b = bands.count * run / runs; b < bands.count * (run + 1) / runs; ++b) {
+        int64_t row0 = 0;
+        const direct::Shape band = pad_band(cr, bands, b, buf.as<float>(), &row0);
+        direct::filter_grad_rows(band, buf.as<const float>(), dy + row0 * d.q * d.k, acc, 0,
+                                 band.p);
+      }
     }
   });
-  for (int64_t b = 0; b < bands; ++b)
+  for (int64_t run = 0; run < runs; ++run)
     for (int64_t k = 0; k < g.k; ++k)
-      for (int64_t j = 0; j < patch; ++j) dw[k * patch + j] += parts[b * size + j * g.k + k];
+      for (int64_t j = 0; j < patch; ++j) dw[k * patch + j] += parts[run * size + j * g.k + k];
 }
 
 template <class T>

@@ -92,6 +92,44 @@ void filter_grad_block(const Shape& g, const float* in, const float* dout, float
     for (int v = 0; v < KV; ++v) _mm512_storeu_ps(dwt + b * K + v * kLanes, acc[b][v]);
 }
 
+// The commonest narrow case, K = 16 with a 3-wide kernel at stride 1 along rows (resnet20's
+// first group, forward and backward data, and its stem): the generic block broadcasts every
+// input value once per tap s, for one FMA each. Here each input value of a kernel row is
+// broadcast once and feeds the three output pixels it lies under, B outputs taking B + 2
+// broadcasts instead of 3B.
+template <int B>
+void correlate_block_k16_s3(const Shape& g, const float* in, const float* wt, float* out) {
+  __m512 acc[B];
+#pragma GCC unroll 32
+  for (int b = 0; b < B; ++b) acc[b] = _mm512_setzero_ps();
+  const int64_t c_in = g.c, in_row = g.wp * g.c;
+  for (int64_t r = 0; r < g.r; ++r) {
+    const float* x = in + r * in_row;
+    const float* w = wt + r * 3 * c_in * kLanes;
+    for (int64_t c = 0; c < c_in; ++c) {
+      const __m512 w0 = _mm512_loadu_ps(w + c * kLanes);
+      const __m512 w1 = _mm512_loadu_ps(w + (c_in + c) * kLanes);
+      const __m512 w2 = _mm512_loadu_ps(w + (2 * c_in + c) * kLanes);
+      // Input pixel i of the block's row lies under output i (tap 0), i-1 (tap 1), i-2 (tap 2).
+#pragma GCC unroll 34
+      for (int i = 0; i < B + 2; ++i) {
+        const __m512 xv = _mm512_set1_ps(x[i * c_in + c]);
+        if (i < B) acc[i] = _mm512_fmadd_ps(xv, w0, acc[i]);
+        if (i >= 1 && i - 1 < B) acc[i - 1] = _mm512_fmadd_ps(xv, w1, acc[i - 1]);
+        if (i >= 2) acc[i - 2] = _mm512_fmadd_ps(xv, w2, acc[i - 2]);
+      }
+    }
+  }
+#pragma GCC unroll 32
+  for (int b = 0; b < B; ++b) _mm512_storeu_ps(out + b * kLanes, acc[b]);
+}
+
+constexpr int kMaxBlockK16S3 = 24;  // 24 accumulators, 3 filter registers, 1 broadcast
+
+bool is_k16_s3(const Shape& g) {
+  return g.k == kLanes && g.s == 3 && g.sw == 1;
+}
+
 using CorrelateFn = void (*)(const Shape&, const float*, const float*, float*);
 using FilterFn = void (*)(const Shape&, const float*, const float*, float*, int64_t, int64_t,
                           int64_t, int64_t);
@@ -106,6 +144,28 @@ struct Blocks<KV, std::integer_sequence<int, I...>> {
 };
 template <int KV>
 using BlocksOf = Blocks<KV, std::make_integer_sequence<int, max_block(KV)>>;
+
+template <class Seq>
+struct CorrelateK16S3;
+template <int... I>
+struct CorrelateK16S3<std::integer_sequence<int, I...>> {
+  static constexpr CorrelateFn correlate[] = {&correlate_block_k16_s3<I + 1>...};
+};
+using K16S3 = CorrelateK16S3<std::make_integer_sequence<int, kMaxBlockK16S3>>;
+
+void correlate_rows_k16_s3(const Shape& g, const float* in, const float* wt, float* out,
+                           int64_t row0, int64_t row1) {
+  const int64_t blocks = ceil_div(g.q, kMaxBlockK16S3);
+  for (int64_t row = row0; row < row1; ++row) {
+    const int64_t n = row / g.p, p = row % g.p;
+    const float* x = in + (n * g.hp + p * g.sh) * g.wp * g.c;
+    float* y = out + row * g.q * kLanes;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t q0 = g.q * b / blocks, q1 = g.q * (b + 1) / blocks;
+      K16S3::correlate[q1 - q0 - 1](g, x + q0 * g.c, wt, y + q0 * kLanes);
+    }
+  }
+}
 
 template <int KV>
 void correlate_rows_kv(const Shape& g, const float* in, const float* wt, float* out, int64_t row0,
@@ -148,6 +208,7 @@ void filter_grad_rows_kv(const Shape& g, const float* in, const float* dout, flo
 
 void correlate_rows(const Shape& g, const float* in, const float* wt, float* out, int64_t row0,
                     int64_t row1) {
+  if (is_k16_s3(g)) return correlate_rows_k16_s3(g, in, wt, out, row0, row1);
   switch (g.k / kLanes) {
     case 1: return correlate_rows_kv<1>(g, in, wt, out, row0, row1);
     case 2: return correlate_rows_kv<2>(g, in, wt, out, row0, row1);

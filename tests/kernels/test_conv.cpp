@@ -253,13 +253,19 @@ TEST_CASE("conv CPU paths match the direct definition in f64, and f32 agrees wit
 // kernels in f32 where the CPU has them: every block width of the register blocking (1, 2, 3
 // and 4 registers of output channels), output rows split into blocks of unequal sizes (28,
 // 25, 7 and 5 pixels wide), strides 1 and 2 (whose backward data stays on the GEMM path),
-// one input channel (the stem), non-square kernels and padding that differs per axis, and a
-// kernel larger than the image.
+// one input channel (the stem), non-square kernels and padding that differs per axis, a
+// kernel larger than the image, and the 16-channel 3-wide kernel's own path (stem, first
+// group, 25- and 30-pixel rows, a stride along rows only).
 const std::vector<Case> kDirectCases = {
-    {4, 28, 28, 1, 16, 3, 3, params(1, 1)},  {2, 28, 28, 16, 16, 3, 3, params(1, 1)},
-    {3, 25, 25, 16, 32, 3, 3, params(1, 1)}, {2, 14, 14, 32, 48, 3, 3, params(2, 1)},
-    {2, 7, 7, 64, 64, 3, 3, params(1, 1)},   {2, 9, 10, 48, 32, 5, 3, ConvParams{1, 2, 2, 0}},
-    {3, 5, 5, 16, 64, 3, 3, params(1, 1)},   {1, 3, 4, 32, 16, 7, 5, ConvParams{1, 1, 3, 2}},
+    {4, 28, 28, 1, 16, 3, 3, params(1, 1)},
+    {2, 28, 28, 16, 16, 3, 3, params(1, 1)},
+    {3, 25, 25, 16, 32, 3, 3, params(1, 1)},
+    {2, 14, 14, 32, 48, 3, 3, params(2, 1)},
+    {2, 7, 7, 64, 64, 3, 3, params(1, 1)},
+    {2, 9, 10, 48, 32, 5, 3, ConvParams{1, 2, 2, 0}},
+    {3, 5, 5, 16, 64, 3, 3, params(1, 1)},
+    {1, 3, 4, 32, 16, 7, 5, ConvParams{1, 1, 3, 2}},
+    {2, 11, 30, 16, 16, 3, 3, ConvParams{2, 1, 1, 1}},
 };
 
 TEST_CASE("conv direct kernels for narrow layers agree with f64 and with the GEMM path",
