@@ -59,15 +59,21 @@ struct EpochStats {
   }
 };
 
-EvalStats evaluate_split(Engine& engine, std::shared_ptr<const data::Dataset> test,
-                         const TrainOptions& o) {
+// A loader that reads the first `limit` samples of a split (0: all) once, in order and
+// unaugmented: evaluation and BatchNorm re-estimation.
+data::LoaderOptions in_order(const TrainOptions& o, int64_t batch_size, int64_t limit) {
   data::LoaderOptions lo;
-  lo.batch_size = std::max(o.batch_size, 64);
+  lo.batch_size = batch_size;
   lo.shuffle = false;
   lo.workers = o.workers;
-  lo.limit = o.limit_test;
+  lo.limit = limit;
   lo.augment = false;
-  data::Loader loader(test, lo);
+  return lo;
+}
+
+EvalStats evaluate_split(Engine& engine, std::shared_ptr<const data::Dataset> test,
+                         const TrainOptions& o) {
+  data::Loader loader(test, in_order(o, std::max<int64_t>(o.batch_size, 64), o.limit_test));
   loader.start_epoch(0);
   EvalStats total;
   while (auto b = loader.next()) {
@@ -85,12 +91,7 @@ EvalStats evaluate_split(Engine& engine, std::shared_ptr<const data::Dataset> te
 // gathered are put back afterwards, so training and checkpoints do not see this.
 EvalStats recalibrated_eval(Engine& engine, std::shared_ptr<const data::Dataset> train,
                             std::shared_ptr<const data::Dataset> test, const TrainOptions& o) {
-  data::LoaderOptions lo;
-  lo.batch_size = o.batch_size;
-  lo.shuffle = false;
-  lo.workers = o.workers;
-  lo.limit = int64_t(o.bn_recalibrate) * o.batch_size;
-  lo.augment = false;
+  data::LoaderOptions lo = in_order(o, o.batch_size, int64_t(o.bn_recalibrate) * o.batch_size);
   lo.drop_last = true;  // whole batches, as training sees
   data::Loader loader(train, lo);
   loader.start_epoch(0);
@@ -447,7 +448,7 @@ int train(TrainingPlan& p, const Cluster* cluster) {
   const std::string args = to_json(o).dump(2);
   if (writes) write_args(out_dir, args);
 
-  const optim::LrSchedule schedule = lr_schedule(o, p.steps_per_epoch);
+  const optim::LrSchedule& schedule = p.schedule;
   Engine engine(p.spec, p.placement, p.optimizer, schedule, o.seed, p.engine);
   // The whole model in this process, for a multi-process run's evaluation and checkpoints
   // on rank 0 and its resumption on every rank; built when first needed.

@@ -195,7 +195,7 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app, int
   eo.staleness_rules.spike = o.spike_compensation;
   eo.staleness_rules.validate(p.optimizer);
   // The schedule's flags are checked here, before the output folder is taken.
-  (void)lr_schedule(o, p.steps_per_epoch);
+  p.schedule = lr_schedule(o, p.steps_per_epoch);
   if (eo.staleness_rules.any()) {
     // The steady state of a run long enough to reach it: pipedream's K-1-r; 0 for the
     // synchronous schedules, whose gradients are never late.

@@ -33,6 +33,7 @@ struct TrainingPlan {
   std::vector<StagePlacement> placement;
   std::unique_ptr<data::Loader> loader;
   int64_t steps_per_epoch = 0;
+  optim::LrSchedule schedule;  // lr_schedule(options, steps_per_epoch)
   optim::OptimizerConfig optimizer;
   EngineOptions engine;
   std::string balance_text() const;

@@ -76,21 +76,32 @@ std::vector<StageModel> toy_stages(int K, Seen* seen) {
   return out;
 }
 
+// M micro-batches of two samples of 5 features; micro-batch i carries its own index in its
+// first feature (the layer reads it).
+class ToySource {
+ public:
+  explicit ToySource(int m) : images_(m), labels_(m, std::vector<int64_t>{0, 1}) {
+    for (int i = 0; i < m; ++i) images_[i] = {float(i), 0, 0, 0, 0, float(i), 0, 0, 0, 0};
+  }
+  MicroBatch micro_batch(int mb) {
+    MicroBatch m;
+    m.images = TensorView(images_[mb].data(), DType::F32, Device::cpu(), Shape{2, 5});
+    m.labels = TensorView(labels_[mb].data(), DType::I64, Device::cpu(), Shape{2});
+    return m;
+  }
+
+ private:
+  std::vector<std::vector<float>> images_;
+  std::vector<std::vector<int64_t>> labels_;
+};
+
 }  // namespace
 
 TEST_CASE("predict-stash with the constant-gradient predictor reproduces sequential training",
           "[pipeline][engine]") {
   const int K = 4, M = 10;
-  // Micro-batch i carries its own index in its first feature (the layer reads it).
-  std::vector<std::vector<float>> images(M);
-  std::vector<std::vector<int64_t>> labels(M, std::vector<int64_t>{0, 1});
-  for (int i = 0; i < M; ++i) images[i] = {float(i), 0, 0, 0, 0, float(i), 0, 0, 0, 0};
-  auto source = [&](int mb) {
-    MicroBatch m;
-    m.images = TensorView(images[mb].data(), DType::F32, Device::cpu(), Shape{2, 5});
-    m.labels = TensorView(labels[mb].data(), DType::I64, Device::cpu(), Shape{2});
-    return m;
-  };
+  ToySource toy(M);
+  auto source = [&](int mb) { return toy.micro_batch(mb); };
   optim::OptimizerConfig sgd;
   sgd.sgd.momentum = 0.9;
   sgd.sgd.weight_decay = 0.01;
@@ -169,15 +180,8 @@ TEST_CASE(
   // steps. (Spike compensation is left out: in the pipeline's fill the gradients arrive less
   // late than the steady state the prediction assumes.)
   const int K = 4, M = 12;
-  std::vector<std::vector<float>> images(M);
-  std::vector<std::vector<int64_t>> labels(M, std::vector<int64_t>{0, 1});
-  for (int i = 0; i < M; ++i) images[i] = {float(i), 0, 0, 0, 0, float(i), 0, 0, 0, 0};
-  auto source = [&](int mb) {
-    MicroBatch m;
-    m.images = TensorView(images[mb].data(), DType::F32, Device::cpu(), Shape{2, 5});
-    m.labels = TensorView(labels[mb].data(), DType::I64, Device::cpu(), Shape{2});
-    return m;
-  };
+  ToySource toy(M);
+  auto source = [&](int mb) { return toy.micro_batch(mb); };
   optim::OptimizerConfig sgd;
   sgd.sgd.momentum = 0.9;
   sgd.sgd.weight_decay = 0.01;
