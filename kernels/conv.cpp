@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 #include "kernels/conv_direct.h"
@@ -17,7 +19,13 @@ namespace augur::kernels {
 
 namespace {
 
-std::atomic<bool> g_direct_conv{true};
+// AUGUR_CPU_DIRECT_CONV=0 starts a process with the direct kernels off.
+bool direct_conv_default() {
+  const char* env = std::getenv("AUGUR_CPU_DIRECT_CONV");
+  return env == nullptr || std::strcmp(env, "0") != 0;
+}
+
+std::atomic<bool> g_direct_conv{direct_conv_default()};
 
 Shape output_shape(const char* op, const Shape& x, const Shape& w, const ConvParams& p) {
   AUGUR_ARG_CHECK(x.rank() == 4 && w.rank() == 4, op, ": input ", x.str(), " and filters ", w.str(),

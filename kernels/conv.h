@@ -50,9 +50,10 @@ AUGUR_CONV_SIGNATURES
 
 #undef AUGUR_CONV_SIGNATURES
 
-// The CPU's direct kernels for narrow f32 layers: on by default; off sends every CPU conv
-// through im2col + GEMM (to compare the two, as the tests and bench_resnet_cpu do). Active
-// only where the CPU has AVX-512.
+// The CPU's direct kernels for narrow f32 layers: on by default (AUGUR_CPU_DIRECT_CONV=0 in
+// the environment starts a process with them off); off sends every CPU conv through im2col +
+// GEMM (to compare the two, as the tests and bench_resnet_cpu do). Active only where the CPU
+// has AVX-512.
 void set_cpu_direct_conv(bool enabled);
 bool cpu_direct_conv_active();
 
