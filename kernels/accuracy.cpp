@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/bf16_emulation.h"
 #include "kernels/dispatch.h"
 #include "kernels/label_check.h"
 #include "kernels/softmax_xent_math.h"
@@ -61,7 +62,11 @@ void accuracy(const TensorView& logits, const TensorView& labels, const TensorVi
 namespace cpu {
 
 void accuracy_topk(const TensorView& logits, const TensorView& labels, const TensorView& counts,
-                   int k, const Stream&) {
+                   int k, const Stream& stream) {
+  if (any_bf16({&logits})) {
+    Bf16Staging st(stream);
+    return cpu::accuracy_topk(st.in(logits), labels, counts, k, stream);
+  }
   detail::check_accuracy(logits, labels, counts, k, true);
   detail::check_labels_on_host("accuracy_topk", labels, logits.dim(1));
   const int64_t k_eff = std::min<int64_t>(k, logits.dim(1));

@@ -5,6 +5,7 @@
 
 #include "kernels/batchnorm_args.h"
 #include "kernels/batchnorm_math.h"
+#include "kernels/bf16_emulation.h"
 #include "kernels/cpu_overlap.h"
 #include "kernels/dispatch.h"
 #include "kernels/profile.h"
@@ -266,7 +267,12 @@ std::vector<T> invstd_of_running_var(const TensorView& running_var, double eps) 
 namespace cpu {
 
 void batchnorm_stats(const TensorView& x, const TensorView& mean, const TensorView& invstd,
-                     double eps, const Stream&) {
+                     double eps, const Stream& stream) {
+  if (any_bf16({&x, &mean, &invstd})) {
+    require_bf16_mix("batchnorm_stats", {{"x", &x}}, {{"mean", &mean}, {"invstd", &invstd}});
+    Bf16Staging st(stream);
+    return cpu::batchnorm_stats(st.in(x), mean, invstd, eps, stream);
+  }
   const profile::Scope scope(profile::Op::BnStats);
   const auto d = bn_args::check_stats(x, mean, invstd, eps, true);
   if (x.dtype() == DType::F64)
@@ -310,7 +316,17 @@ void batchnorm_apply_deferred(const TensorView& acc, double momentum,
 void batchnorm_forward_train(const TensorView& x, const TensorView& gamma, const TensorView& beta,
                              const TensorView& mean, const TensorView& invstd,
                              const TensorView& residual, BnActivation act, const TensorView& y,
-                             const Stream&) {
+                             const Stream& stream) {
+  if (any_bf16({&x, &gamma, &beta, &mean, &invstd, &residual, &y})) {
+    require_bf16_mix(
+        "batchnorm_forward_train",
+        {{"x", &x}, {"gamma", &gamma}, {"beta", &beta}, {"residual", &residual}, {"y", &y}},
+        {{"mean", &mean}, {"invstd", &invstd}});
+    Bf16Staging st(stream);
+    cpu::batchnorm_forward_train(st.in(x), st.in(gamma), st.in(beta), mean, invstd, st.in(residual),
+                                 act, st.out(y), stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::BnForward);
   const auto d = bn_args::check_forward_train(x, gamma, beta, mean, invstd, residual, y, true);
   const bool relu = act == BnActivation::Relu;
@@ -327,7 +343,17 @@ void batchnorm_forward_train(const TensorView& x, const TensorView& gamma, const
 void batchnorm_forward_infer(const TensorView& x, const TensorView& gamma, const TensorView& beta,
                              const TensorView& running_mean, const TensorView& running_var,
                              double eps, const TensorView& residual, BnActivation act,
-                             const TensorView& y, const Stream&) {
+                             const TensorView& y, const Stream& stream) {
+  if (any_bf16({&x, &gamma, &beta, &running_mean, &running_var, &residual, &y})) {
+    require_bf16_mix(
+        "batchnorm_forward_infer",
+        {{"x", &x}, {"gamma", &gamma}, {"beta", &beta}, {"residual", &residual}, {"y", &y}},
+        {{"running_mean", &running_mean}, {"running_var", &running_var}});
+    Bf16Staging st(stream);
+    cpu::batchnorm_forward_infer(st.in(x), st.in(gamma), st.in(beta), running_mean, running_var,
+                                 eps, st.in(residual), act, st.out(y), stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::BnForward);
   const auto d = bn_args::check_forward_infer(x, gamma, beta, running_mean, running_var, eps,
                                               residual, y, true);
@@ -345,7 +371,23 @@ void batchnorm_forward_infer(const TensorView& x, const TensorView& gamma, const
 void batchnorm_backward(const TensorView& x, const TensorView& y, const TensorView& dy,
                         const TensorView& gamma, const TensorView& mean, const TensorView& invstd,
                         BnActivation act, const TensorView& dx, const TensorView& dgamma,
-                        const TensorView& dbeta, const TensorView& dresidual, const Stream&) {
+                        const TensorView& dbeta, const TensorView& dresidual,
+                        const Stream& stream) {
+  if (any_bf16({&x, &y, &dy, &gamma, &mean, &invstd, &dx, &dgamma, &dbeta, &dresidual})) {
+    require_bf16_mix(
+        "batchnorm_backward",
+        {{"x", &x},
+         {"y", &y},
+         {"dy", &dy},
+         {"gamma", &gamma},
+         {"dx", &dx},
+         {"dresidual", &dresidual}},
+        {{"mean", &mean}, {"invstd", &invstd}, {"dgamma", &dgamma}, {"dbeta", &dbeta}});
+    Bf16Staging st(stream);
+    cpu::batchnorm_backward(st.in(x), st.in(y), st.in(dy), st.in(gamma), mean, invstd, act,
+                            st.out(dx), dgamma, dbeta, st.out(dresidual), stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::BnBackward);
   const auto d = bn_args::check_backward(x, y, dy, gamma, mean, invstd, act, dx, dgamma, dbeta,
                                          dresidual, true);

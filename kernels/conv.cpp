@@ -6,6 +6,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/bf16_emulation.h"
 #include "kernels/conv_direct.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/cpu_gemm.h"
@@ -467,7 +468,13 @@ void backward_filter_impl(const ConvGeometry& g, const T* x, const T* dy, T* dw)
 }  // namespace
 
 void conv_forward(const TensorView& x, const TensorView& w, const TensorView& y,
-                  const ConvParams& params, const Stream&) {
+                  const ConvParams& params, const Stream& stream) {
+  if (any_bf16({&x, &w, &y})) {
+    require_bf16_mix("conv_forward", {{"x", &x}, {"w", &w}, {"y", &y}});
+    Bf16Staging st(stream);
+    cpu::conv_forward(st.in(x), st.in(w), st.out(y), params, stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::ConvForward);
   detail::check_conv("conv_forward", x, w, y, params, true);
   const ConvGeometry g = geometry(x, w, y, params);
@@ -479,7 +486,13 @@ void conv_forward(const TensorView& x, const TensorView& w, const TensorView& y,
 }
 
 void conv_backward_data(const TensorView& dy, const TensorView& w, const TensorView& dx,
-                        const ConvParams& params, const Stream&) {
+                        const ConvParams& params, const Stream& stream) {
+  if (any_bf16({&dy, &w, &dx})) {
+    require_bf16_mix("conv_backward_data", {{"dy", &dy}, {"w", &w}, {"dx", &dx}});
+    Bf16Staging st(stream);
+    cpu::conv_backward_data(st.in(dy), st.in(w), st.out(dx), params, stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::ConvBackwardData);
   detail::check_conv("conv_backward_data", dx, w, dy, params, true, "dx", "w", "dy");
   const ConvGeometry g = geometry(dx, w, dy, params);
@@ -491,7 +504,14 @@ void conv_backward_data(const TensorView& dy, const TensorView& w, const TensorV
 }
 
 void conv_backward_filter(const TensorView& x, const TensorView& dy, const TensorView& dw,
-                          const ConvParams& params, const Stream&) {
+                          const ConvParams& params, const Stream& stream) {
+  if (any_bf16({&x, &dy, &dw})) {
+    // The filter gradient accumulates into the f32 gradient arena.
+    require_bf16_mix("conv_backward_filter", {{"x", &x}, {"dy", &dy}}, {{"dw", &dw}});
+    Bf16Staging st(stream);
+    cpu::conv_backward_filter(st.in(x), st.in(dy), dw, params, stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::ConvBackwardFilter);
   detail::check_conv("conv_backward_filter", x, dw, dy, params, true, "x", "dw", "dy");
   const ConvGeometry g = geometry(x, dw, dy, params);

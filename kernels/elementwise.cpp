@@ -1,5 +1,6 @@
 #include "kernels/elementwise.h"
 
+#include "kernels/bf16_emulation.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise_math.h"
 #include "runtime/thread_pool.h"
@@ -64,7 +65,13 @@ void scale_impl(const TensorView& x, double alpha) {
 
 namespace cpu {
 
-void relu_forward(const TensorView& x, const TensorView& y, const Stream&) {
+void relu_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
+  if (any_bf16({&x, &y})) {
+    require_bf16_mix("relu_forward", {{"x", &x}, {"y", &y}});
+    Bf16Staging st(stream);
+    cpu::relu_forward(st.in(x), st.out(y), stream);
+    return st.finish();
+  }
   check_same("relu_forward", x, y, true);
   if (x.dtype() == DType::F64)
     relu_fwd<double>(x, y);
@@ -72,7 +79,14 @@ void relu_forward(const TensorView& x, const TensorView& y, const Stream&) {
     relu_fwd<float>(x, y);
 }
 
-void relu_backward(const TensorView& y, const TensorView& dy, const TensorView& dx, const Stream&) {
+void relu_backward(const TensorView& y, const TensorView& dy, const TensorView& dx,
+                   const Stream& stream) {
+  if (any_bf16({&y, &dy, &dx})) {
+    require_bf16_mix("relu_backward", {{"y", &y}, {"dy", &dy}, {"dx", &dx}});
+    Bf16Staging st(stream);
+    cpu::relu_backward(st.in(y), st.in(dy), st.out(dx), stream);
+    return st.finish();
+  }
   check_same("relu_backward", y, dy, true);
   check_same("relu_backward", y, dx, true);
   if (y.dtype() == DType::F64)
@@ -81,7 +95,13 @@ void relu_backward(const TensorView& y, const TensorView& dy, const TensorView& 
     relu_bwd<float>(y, dy, dx);
 }
 
-void add(const TensorView& a, const TensorView& b, const TensorView& y, const Stream&) {
+void add(const TensorView& a, const TensorView& b, const TensorView& y, const Stream& stream) {
+  if (any_bf16({&a, &b, &y})) {
+    require_bf16_mix("add", {{"a", &a}, {"b", &b}, {"y", &y}});
+    Bf16Staging st(stream);
+    cpu::add(st.in(a), st.in(b), st.out(y), stream);
+    return st.finish();
+  }
   check_same("add", a, b, true);
   check_same("add", a, y, true);
   if (a.dtype() == DType::F64)
@@ -90,7 +110,13 @@ void add(const TensorView& a, const TensorView& b, const TensorView& y, const St
     add_impl<float>(a, b, y);
 }
 
-void accumulate(const TensorView& src, const TensorView& dst, const Stream&) {
+void accumulate(const TensorView& src, const TensorView& dst, const Stream& stream) {
+  if (any_bf16({&src, &dst})) {
+    require_bf16_mix("accumulate", {{"src", &src}, {"dst", &dst}});
+    Bf16Staging st(stream);
+    cpu::accumulate(st.in(src), st.out(dst, true), stream);
+    return st.finish();
+  }
   check_same("accumulate", src, dst, true);
   if (src.dtype() == DType::F64)
     acc_impl<double>(src, dst);
@@ -98,7 +124,12 @@ void accumulate(const TensorView& src, const TensorView& dst, const Stream&) {
     acc_impl<float>(src, dst);
 }
 
-void add_scalar(const TensorView& x, double value, const Stream&) {
+void add_scalar(const TensorView& x, double value, const Stream& stream) {
+  if (any_bf16({&x})) {
+    Bf16Staging st(stream);
+    cpu::add_scalar(st.out(x, true), value, stream);
+    return st.finish();
+  }
   require_float("add_scalar", "x", x, true);
   if (x.dtype() == DType::F64)
     add_scalar_impl<double>(x, value);
@@ -106,7 +137,12 @@ void add_scalar(const TensorView& x, double value, const Stream&) {
     add_scalar_impl<float>(x, value);
 }
 
-void scale(const TensorView& x, double alpha, const Stream&) {
+void scale(const TensorView& x, double alpha, const Stream& stream) {
+  if (any_bf16({&x})) {
+    Bf16Staging st(stream);
+    cpu::scale(st.out(x, true), alpha, stream);
+    return st.finish();
+  }
   require_float("scale", "x", x, true);
   if (x.dtype() == DType::F64)
     scale_impl<double>(x, alpha);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/bf16_emulation.h"
 #include "kernels/cpu_gemm.h"
 #include "kernels/dispatch.h"
 #include "kernels/profile.h"
@@ -94,7 +95,13 @@ void backward_impl(const TensorView& x, const TensorView& w, const TensorView& d
 }  // namespace
 
 void linear_forward(const TensorView& x, const TensorView& w, const TensorView& b,
-                    const TensorView& y, const Stream&) {
+                    const TensorView& y, const Stream& stream) {
+  if (any_bf16({&x, &w, &b, &y})) {
+    require_bf16_mix("linear_forward", {{"x", &x}, {"w", &w}, {"b", &b}, {"y", &y}});
+    Bf16Staging st(stream);
+    cpu::linear_forward(st.in(x), st.in(w), st.in(b), st.out(y), stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::Linear);
   detail::check_linear("linear_forward", x, w, b, y, true);
   if (x.dtype() == DType::F64)
@@ -105,7 +112,15 @@ void linear_forward(const TensorView& x, const TensorView& w, const TensorView& 
 
 void linear_backward(const TensorView& x, const TensorView& w, const TensorView& dy,
                      const TensorView& dx, const TensorView& dw, const TensorView& db,
-                     const Stream&) {
+                     const Stream& stream) {
+  if (any_bf16({&x, &w, &dy, &dx, &dw, &db})) {
+    // dw and db accumulate into the f32 gradient arena.
+    require_bf16_mix("linear_backward", {{"x", &x}, {"w", &w}, {"dy", &dy}, {"dx", &dx}},
+                     {{"dw", &dw}, {"db", &db}});
+    Bf16Staging st(stream);
+    cpu::linear_backward(st.in(x), st.in(w), st.in(dy), st.out(dx), dw, db, stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::Linear);
   detail::check_linear_backward("linear_backward", x, w, dy, dx, dw, db, true);
   if (x.dtype() == DType::F64)

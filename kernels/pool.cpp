@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include "kernels/bf16_emulation.h"
 #include "kernels/dispatch.h"
 #include "kernels/pool_math.h"
 #include "kernels/profile.h"
@@ -185,7 +186,13 @@ void gap_bwd(const TensorView& dy, const TensorView& dx) {
 namespace cpu {
 
 void max_pool_forward(const TensorView& x, const TensorView& y, const TensorView& argmax,
-                      const MaxPoolParams& params, const Stream&) {
+                      const MaxPoolParams& params, const Stream& stream) {
+  if (any_bf16({&x, &y})) {
+    require_bf16_mix("max_pool_forward", {{"x", &x}, {"y", &y}});
+    Bf16Staging st(stream);
+    cpu::max_pool_forward(st.in(x), st.out(y), argmax, params, stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::Pool);
   detail::check_max_pool_forward(x, y, argmax, params, true);
   if (x.dtype() == DType::F64)
@@ -195,7 +202,13 @@ void max_pool_forward(const TensorView& x, const TensorView& y, const TensorView
 }
 
 void max_pool_backward(const TensorView& dy, const TensorView& argmax, const TensorView& dx,
-                       const MaxPoolParams& params, const Stream&) {
+                       const MaxPoolParams& params, const Stream& stream) {
+  if (any_bf16({&dy, &dx})) {
+    require_bf16_mix("max_pool_backward", {{"dy", &dy}, {"dx", &dx}});
+    Bf16Staging st(stream);
+    cpu::max_pool_backward(st.in(dy), argmax, st.out(dx), params, stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::Pool);
   detail::check_max_pool_backward(dy, argmax, dx, params, true);
   if (dy.dtype() == DType::F64)
@@ -204,7 +217,13 @@ void max_pool_backward(const TensorView& dy, const TensorView& argmax, const Ten
     max_pool_bwd<float>(dy, argmax, dx);
 }
 
-void global_avg_pool_forward(const TensorView& x, const TensorView& y, const Stream&) {
+void global_avg_pool_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
+  if (any_bf16({&x, &y})) {
+    require_bf16_mix("global_avg_pool_forward", {{"x", &x}, {"y", &y}});
+    Bf16Staging st(stream);
+    cpu::global_avg_pool_forward(st.in(x), st.out(y), stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::Pool);
   detail::check_global_avg_pool("global_avg_pool_forward", x, y, true);
   if (x.dtype() == DType::F64)
@@ -213,7 +232,13 @@ void global_avg_pool_forward(const TensorView& x, const TensorView& y, const Str
     gap_fwd<float>(x, y);
 }
 
-void global_avg_pool_backward(const TensorView& dy, const TensorView& dx, const Stream&) {
+void global_avg_pool_backward(const TensorView& dy, const TensorView& dx, const Stream& stream) {
+  if (any_bf16({&dy, &dx})) {
+    require_bf16_mix("global_avg_pool_backward", {{"dy", &dy}, {"dx", &dx}});
+    Bf16Staging st(stream);
+    cpu::global_avg_pool_backward(st.in(dy), st.out(dx), stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::Pool);
   detail::check_global_avg_pool("global_avg_pool_backward", dx, dy, true);
   if (dx.dtype() == DType::F64)

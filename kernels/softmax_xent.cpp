@@ -4,6 +4,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/bf16_emulation.h"
 #include "kernels/dispatch.h"
 #include "kernels/label_check.h"
 #include "kernels/profile.h"
@@ -100,14 +101,27 @@ namespace cpu {
 
 void softmax_xent_forward_backward(const TensorView& logits, const TensorView& labels,
                                    const TensorView& loss, const TensorView& dlogits,
-                                   double label_smoothing, const Stream&) {
+                                   double label_smoothing, const Stream& stream) {
+  if (any_bf16({&logits, &loss, &dlogits})) {
+    require_bf16_mix("softmax_xent_forward_backward", {{"logits", &logits}, {"dlogits", &dlogits}},
+                     {{"loss", &loss}});
+    Bf16Staging st(stream);
+    cpu::softmax_xent_forward_backward(st.in(logits), labels, loss, st.out(dlogits),
+                                       label_smoothing, stream);
+    return st.finish();
+  }
   const profile::Scope scope(profile::Op::Loss);
   AUGUR_ARG_CHECK(!dlogits.empty(), "softmax_xent_forward_backward: dlogits is empty");
   run_cpu("softmax_xent_forward_backward", logits, labels, loss, dlogits, label_smoothing);
 }
 
 void softmax_xent_loss(const TensorView& logits, const TensorView& labels, const TensorView& loss,
-                       double label_smoothing, const Stream&) {
+                       double label_smoothing, const Stream& stream) {
+  if (any_bf16({&logits, &loss})) {
+    require_bf16_mix("softmax_xent_loss", {{"logits", &logits}}, {{"loss", &loss}});
+    Bf16Staging st(stream);
+    return cpu::softmax_xent_loss(st.in(logits), labels, loss, label_smoothing, stream);
+  }
   const profile::Scope scope(profile::Op::Loss);
   run_cpu("softmax_xent_loss", logits, labels, loss, TensorView(), label_smoothing);
 }

@@ -52,8 +52,10 @@ TensorView BatchNorm2d::forward_fused(const Pass& pass, Saved& saved, const Tens
   const int64_t count = x.numel() / channels_;
   AUGUR_ARG_CHECK(count > 1, name(), ": training needs more than one value per channel, got ",
                   x.shape().str());
-  saved.owned.push_back(Tensor::empty(Shape{channels_}, x.dtype(), x.device(), &s));
-  saved.owned.push_back(Tensor::empty(Shape{channels_}, x.dtype(), x.device(), &s));
+  // The batch statistics are f32 when the activations are bf16 (as the running ones are).
+  const DType stats = x.dtype() == DType::BF16 ? DType::F32 : x.dtype();
+  saved.owned.push_back(Tensor::empty(Shape{channels_}, stats, x.device(), &s));
+  saved.owned.push_back(Tensor::empty(Shape{channels_}, stats, x.device(), &s));
   const TensorView mean = saved.owned[1].view(), invstd = saved.owned[2].view();
   kernels::batchnorm_stats(x, mean, invstd, eps_, s);
   if (pass.bn_stats == BnStatsMode::Micro) {

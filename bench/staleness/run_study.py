@@ -156,6 +156,19 @@ PRESETS["compensation-finalists"] = dict(
           "stage-mu0.99-rbc": [P_CG], "stage-mu0.98-rbc": [P_CG], "stage-mu0.98": [P_CG],
           "pipemare-144": [P_CG], "stage-mu0.98-pipemare-144": [P_CG]})
 
+# The done-when of issue 13 on the quick preset: the three best finalists, with the
+# references and the baseline predictor, over 5 seeds at lr 0.05 and 0.2 (its own runs folder
+# and page block); and the same at lr 0.1 and 0.4 (phase C's range of rates).
+FINALISTS_5 = {"standard": [SEQ, LATEST, P_CG], "stage-mu0.98": [P_CG],
+               "stage-mu0.98-pipemare-144": [P_CG], "stage-mu0.99-rbc": [P_CG]}
+PRESETS["compensation-seeds5"] = dict(
+    copy.deepcopy(PRESETS["compensation"]), seeds=[1, 2, 3, 4, 5], only=FINALISTS_5,
+    about="the compensation study's three best finalists and the baseline predictor at K = 8 "
+          "over 5 seeds (quick preset: resnet20, first 3072 Fashion-MNIST training images, "
+          "first 2000 test images, 3 epochs, batch 64, cosine lr)")
+PRESETS["compensation-lr-range"] = dict(
+    copy.deepcopy(PRESETS["compensation-seeds5"]), lrs=[0.1, 0.4],
+    about="the compensation-seeds5 runs at lr 0.1 and 0.4")
 
 def compensation_plan(p):
     only = p.get("only")  # {variant: [configurations]}: a subset (the finalists' seeds)
