@@ -17,6 +17,7 @@
 #include "kernels/linear.h"
 #include "kernels/pool.h"
 #include "kernels/softmax_xent.h"
+#include "tests/support/gpu.h"
 #include "tests/support/random.h"
 #include "tests/support/tensors.h"
 
@@ -382,4 +383,37 @@ TEST_CASE("bf16 calls refuse a wrong mix of dtypes, naming the op and the view",
   const Tensor stats16 = zeros(Shape{2}, DType::BF16), stats32 = zeros(Shape{2}, DType::F32);
   CHECK_THROWS_WITH(k::batchnorm_stats(x, stats16, stats32, 1e-5, s),
                     Catch::Contains("batchnorm_stats: mean") && Catch::Contains("should be f32"));
+}
+
+TEST_CASE("gpu: convert rounds to bf16 and widens exactly as the CPU does",
+          "[gpu][kernels][bf16]") {
+  AUGUR_REQUIRE_GPU();
+  const Device gpu = Device::cuda(0);
+  const Stream s = Stream::create(gpu);
+  // Random values at many scales, plus the ties, infinities and NaN of the CPU test.
+  std::vector<float> v = random_floats(1 << 16, 41, -1.f, 1.f);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = std::ldexp(v[i], int(i % 200) - 100);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float special : {1.f + 0x1p-8f, 1.f + 3 * 0x1p-8f, inf, -inf, std::nanf(""),
+                        std::numeric_limits<float>::max()})
+    v.push_back(special);
+  const Shape shape{int64_t(v.size())};
+  const Tensor on_gpu = make_tensor(v, shape, gpu, s);
+  const Tensor b_gpu = Tensor::empty(shape, DType::BF16, gpu, &s);
+  const Tensor back_gpu = Tensor::empty(shape, DType::F32, gpu, &s);
+  k::convert(on_gpu, b_gpu, s);
+  k::convert(b_gpu, back_gpu, s);
+  const Twin cpu = twin(v, shape);
+  const std::vector<bf16> want = to_vector<bf16>(cpu.b, cpu_stream());
+  const std::vector<bf16> got = to_vector<bf16>(b_gpu, s);
+  int64_t mismatches = 0;
+  for (size_t i = 0; i < v.size(); ++i) mismatches += want[i].bits != got[i].bits;
+  CHECK(mismatches == 0);
+  const std::vector<float> widened = to_vector<float>(back_gpu, s);
+  mismatches = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const float w = bf16_to_float(want[i]);
+    mismatches += std::memcmp(&w, &widened[i], sizeof w) != 0;
+  }
+  CHECK(mismatches == 0);
 }
