@@ -9,6 +9,8 @@
 #include "apps/batch_file.h"
 #include "apps/commands.h"
 #include "apps/flag_checks.h"
+#include "apps/precision.h"
+#include "kernels/convert.h"
 #include "kernels/elementwise.h"
 #include "layers/softmax_cross_entropy.h"
 #include "models/resnet.h"
@@ -30,6 +32,7 @@ struct StepOptions {
   bool eval = false;
   double label_smoothing = 0;
   std::string dtype = "f32";
+  std::string precision = "fp32";  // fp32, tf32 or bf16 (apps/precision.h); --dtype f32 only
   // Optimizer steps on the same batch (0: one forward/backward, no update).
   int steps = 0;
   std::string optimizer = "sgd";
@@ -47,6 +50,11 @@ Tensor upload_as(const std::vector<float>& host, Shape shape, DType dtype, const
 
 std::vector<float> download_as_f32(const TensorView& t, const Stream& s) {
   if (t.dtype() == DType::F32) return to_vector<float>(t, s);
+  if (t.dtype() == DType::BF16) {  // widened exactly
+    Tensor wide = Tensor::empty(t.shape(), DType::F32, t.device(), &s);
+    kernels::convert(t, wide, s);
+    return to_vector<float>(wide, s);
+  }
   const std::vector<double> d = to_vector<double>(t, s);
   return std::vector<float>(d.begin(), d.end());
 }
@@ -79,17 +87,36 @@ int run_step(const StepOptions& o) {
   const DType dtype = o.dtype == "f64" ? DType::F64 : DType::F32;
   if (dtype == DType::F64 && !device.is_cpu())
     throw Error("--dtype f64 runs on the CPU reference only, not on " + device.str());
+  if (dtype == DType::F64 && o.precision != "fp32")
+    throw Error("--dtype f64 with --precision " + o.precision +
+                ": the f64 reference has no reduced precision");
+  const Precision precision = resolve_precision(o.precision, {device});
+  apply_precision(precision);
+  const DType compute = dtype == DType::F64 ? DType::F64 : compute_dtype(precision);
   Stream stream = Stream::create(device);
+  // Master weights in `dtype` (what the optimizer updates and what is written out); the
+  // passes compute with `wc`, their bf16 copy under --precision bf16.
   Tensor w = upload_as(weights, Shape{net.params.size()}, dtype, device, stream);
+  Tensor w_bf16;
+  if (compute == DType::BF16) {
+    w_bf16 = Tensor::empty(w.shape(), DType::BF16, device, &stream);
+    kernels::convert(w, w_bf16, stream);
+  }
+  const TensorView wc = compute == DType::BF16 ? w_bf16.view() : w.view();
   Tensor st = upload_as(state, Shape{net.state.size()}, dtype, device, stream);
   Tensor g = Tensor::zeros(Shape{net.params.size()}, dtype, device, stream);
   Tensor x = upload_as(batch.images_nhwc, Shape::nhwc(batch.n, batch.h, batch.w, batch.c), dtype,
                        device, stream);
+  if (compute == DType::BF16) {
+    Tensor xb = Tensor::empty(x.shape(), DType::BF16, device, &stream);
+    kernels::convert(x, xb, stream);
+    x = std::move(xb);
+  }
   Tensor labels = make_tensor(batch.labels, Shape{batch.n}, device, stream);
 
   Pass pass;
   pass.stream = &stream;
-  pass.weights = w;
+  pass.weights = wc;
   pass.grads = g;
   pass.state = st;
   pass.training = !o.eval;
@@ -126,7 +153,10 @@ int run_step(const StepOptions& o) {
                   "; nothing was written to '" + o.out + "'");
     host_logits = download_as_f32(logits, stream);
     if (!o.eval) host_grads = download_as_f32(g, stream);
-    if (opt) opt->step(w, g, stream);
+    if (opt) {
+      opt->step(w, g, stream);
+      if (compute == DType::BF16) kernels::convert(w, w_bf16, stream);
+    }
   }
 
   SafetensorsWriter out;
@@ -139,6 +169,7 @@ int run_step(const StepOptions& o) {
   export_buffers(net, download_as_f32(st, stream), &out);
   out.add_metadata("model", o.model);
   out.add_metadata("device", device.str());
+  out.add_metadata("precision", dtype == DType::F64 ? "f64" : precision_name(precision));
   out.write(o.out);
   std::cout << o.model << " on " << device.str() << ": batch " << batch.n << "x" << batch.c << "x"
             << batch.h << "x" << batch.w << ", loss " << losses.front();
@@ -177,6 +208,10 @@ void register_step_command(CLI::App& app) {
       ->check(real_in(0.0, 1.0));
   sub->add_option("--dtype", o->dtype, "Compute in f32, or in f64 on the CPU reference")
       ->check(CLI::IsMember({"f32", "f64"}));
+  sub->add_option("--precision", o->precision,
+                  "fp32, tf32 (GPU) or bf16 (bf16 activations and compute weights, f32 master "
+                  "weights, gradients and statistics)")
+      ->check(CLI::IsMember(precision_names()));
   sub->add_option("--steps", o->steps, "Optimizer steps on the batch (0: forward/backward only)")
       ->check(non_negative_integer());
   sub->add_option("--optimizer", o->optimizer, "sgd or adamw")

@@ -1,6 +1,7 @@
 #include "apps/train_options.h"
 
 #include "apps/flag_checks.h"
+#include "apps/precision.h"
 #include "layers/layer.h"
 #include "models/resnet_spec.h"
 #include "optim/lr_schedule.h"
@@ -43,6 +44,9 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->add_option("--balance", o->balance, "Units per stage, e.g. 3,4,4,2");
   app->add_option("--split-at", o->split_at,
                   "First unit of each stage after the first, e.g. layer2.0,layer3.0");
+  app->add_option("--precision", o->precision,
+                  "auto, fp32, tf32 or bf16 (auto: tf32 with a GPU stage, else fp32)")
+      ->check(CLI::IsMember(precision_names()));
   if (for_eval) {
     app->add_option("--weights", o->weights, "Checkpoint or torchvision state_dict (safetensors)")
         ->required()
@@ -152,6 +156,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"device", o.device},
           {"balance", o.balance},
           {"split_at", o.split_at},
+          {"precision", o.precision},
           {"weight_policy", o.weight_policy},
           {"predictor", o.predictor},
           {"bn_stats", o.bn_stats},

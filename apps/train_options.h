@@ -42,6 +42,7 @@ struct TrainOptions {
   std::string devices;  // "cpu,cpu,cuda:0,..." one per stage, or one for all
   std::string device;   // all stages on this device (default: cuda:0 if present, else cpu)
   std::string balance, split_at;
+  std::string precision = "auto";  // auto, fp32, tf32 or bf16 (apps/precision.h)
   std::string weight_policy = "predict";
   std::string predictor = "nesterov";
   std::string bn_stats = "micro";

@@ -453,10 +453,12 @@ int train(TrainingPlan& p, const Cluster* cluster) {
   // The whole model in this process, for a multi-process run's evaluation and checkpoints
   // on rank 0 and its resumption on every rank; built when first needed.
   std::unique_ptr<Engine> whole_engine;
+  EngineOptions whole_options;  // it evaluates as the stages compute
+  whole_options.compute_dtype = p.engine.compute_dtype;
   auto whole = [&]() -> Engine& {
     if (!whole_engine)
       whole_engine = std::make_unique<Engine>(p.spec, p.placement, p.optimizer, schedule, o.seed,
-                                              EngineOptions{});
+                                              whole_options);
     return *whole_engine;
   };
   // The engine that evaluates and is checkpointed: this one, or for a multi-process run
@@ -521,7 +523,7 @@ int train(TrainingPlan& p, const Cluster* cluster) {
               << p.loader->samples_per_epoch() << " samples, " << p.steps_per_epoch
               << " steps per epoch), " << schedule_name(p.kind) << " over " << p.stages << " stage"
               << (p.stages > 1 ? "s" : "") << " [" << p.balance_text() << "] on "
-              << p.placement.front().device.str()
+              << p.placement.front().device.str() << " in " << o.precision
               << (p.synchronous ? ""
                                 : ", weight policy " + o.weight_policy + " with the " +
                                       o.predictor + " predictor")
@@ -654,8 +656,10 @@ int train(TrainingPlan& p, const Cluster* cluster) {
 
 int run_eval(const TrainOptions& o) {
   const EvalPlan p = plan_eval(o);
+  EngineOptions eo;
+  eo.compute_dtype = p.compute_dtype;
   Engine engine(p.spec, p.placement, optim::OptimizerConfig{}, optim::LrSchedule::constant(0.1), 0,
-                EngineOptions{});
+                eo);
   load_model_weights(o.weights, &engine);
   const EvalStats s = evaluate_split(engine, p.test, o);
   const double n = double(std::max<int64_t>(1, s.samples));

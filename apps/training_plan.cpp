@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "apps/precision.h"
 #include "apps/stage_flags.h"
 #include "data/open.h"
 #include "pipeline/partitioner.h"
@@ -83,6 +84,15 @@ ModelSpec model_for(const TrainOptions& o, const data::Dataset& d) {
                      {d.num_classes(), static_cast<int>(shape.c), static_cast<int>(shape.h)});
 }
 
+// --precision for the stages' devices; sets the GPU kernels' TF32 switch to match.
+Precision precision_of(const TrainOptions& o, const std::vector<StagePlacement>& placement) {
+  std::vector<Device> devices;
+  for (const StagePlacement& s : placement) devices.push_back(s.device);
+  const Precision p = resolve_precision(o.precision, devices);
+  apply_precision(p);
+  return p;
+}
+
 }  // namespace
 
 std::string TrainingPlan::balance_text() const {
@@ -157,6 +167,8 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app, int
   p.test = data::open_dataset(dataset_spec(o, data::Split::Test));
   p.spec = model_for(o, *p.train);
   p.placement = plan_stages(o, p.stages, p.spec, o.batch_size / p.micro_batches, &p.balance);
+  const Precision precision = precision_of(o, p.placement);
+  o.precision = precision_name(precision);  // args.json records what ran
 
   data::LoaderOptions lo;
   lo.batch_size = o.batch_size * p.replicas;
@@ -184,6 +196,7 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app, int
                 ": that predictor models SGD with momentum; AdamW predicts with its own update "
                 "direction: use --predictor linear (or none)");
   eo.bn_stats = parse_bn_stats(o.bn_stats);
+  eo.compute_dtype = compute_dtype(precision);
   eo.decay_norm_and_bias = o.norm_weight_decay;
   eo.label_smoothing = o.label_smoothing;
   eo.quality_every = o.quality_every;
@@ -216,6 +229,7 @@ EvalPlan plan_eval(const TrainOptions& o) {
   p.spec = model_for(o, *p.test);
   std::vector<int> balance;
   p.placement = plan_stages(o, o.pp_stages, p.spec, 1, &balance);
+  p.compute_dtype = compute_dtype(precision_of(o, p.placement));
   return p;
 }
 

@@ -49,6 +49,7 @@ struct EvalPlan {
   std::shared_ptr<const data::Dataset> test;
   ModelSpec spec;
   std::vector<StagePlacement> placement;
+  DType compute_dtype = DType::F32;  // from --precision
 };
 EvalPlan plan_eval(const TrainOptions& options);
 

@@ -107,6 +107,10 @@ static int bench_main(int argc, char** argv) {
        bench::time_on_stream([&] { opt.step(w, g, s, &nag32); }, s), 7 * f, peer);
   line("sgd step + predict bf16 (fused)",
        bench::time_on_stream([&] { opt.step(w, g, s, &nag16); }, s), 6.5 * f, peer);
+  // bf16 mode's step: also the bf16 compute copy of the new weights, in the same pass.
+  Tensor w16 = Tensor::zeros(Shape{n}, DType::BF16, device, s);
+  line("sgd step + predict bf16 + bf16 weights (fused)",
+       bench::time_on_stream([&] { opt.step(w, g, s, &nag16, true, 0, w16); }, s), 7 * f, peer);
   // Reads w, v (+ g for constant-gradient); writes the prediction.
   line("predict-only nesterov f32",
        bench::time_on_stream([&] { opt.predict(w, TensorView(), nag32, s); }, s), 3 * f, peer);

@@ -80,6 +80,20 @@ OptimizerAccess check_optimizer_args(const char* op, bool predict_only, const Te
   return a;
 }
 
+void check_weights_copy(const TensorView& weights, const TensorView& predicted,
+                        const TensorView& weights_copy, OptimizerAccess* acc) {
+  if (weights_copy.empty()) return;
+  AUGUR_ARG_CHECK(weights.dtype() == DType::F32 && weights_copy.dtype() == DType::BF16 &&
+                      weights_copy.numel() == weights.numel(),
+                  "optimizer_step: the weights' copy ", weights_copy.str(),
+                  " must be bf16 of the f32 weights' size (weights ", weights.str(), ")");
+  AUGUR_ARG_CHECK(weights_copy.raw() != weights.raw() &&
+                      (predicted.empty() || weights_copy.raw() != predicted.raw()),
+                  "optimizer_step: the weights' copy ", weights_copy.str(),
+                  " must not alias the weights or the prediction");
+  acc->write_copy = weights.numel() > 0;
+}
+
 }  // namespace detail
 
 namespace {
@@ -92,18 +106,21 @@ struct CpuArena {
   void* s1;
   void* s2;
   void* pred;
+  bf16* copy;  // the bf16 copy of the updated weights, or null
   const int64_t* table;
   int64_t table_count;
   int64_t n;
 };
 
 CpuArena cpu_arena(const TensorView& w, const TensorView& g, const TensorView& s1,
-                   const TensorView& s2, const TensorView& no_decay, const TensorView& pred) {
+                   const TensorView& s2, const TensorView& no_decay, const TensorView& pred,
+                   const TensorView& copy = TensorView()) {
   return {w.raw(),
           g.raw(),
           s1.raw(),
           s2.raw(),
           pred.raw(),
+          copy.empty() ? nullptr : copy.data<bf16>(),
           no_decay.empty() ? nullptr : no_decay.data<int64_t>(),
           no_decay.empty() ? 0 : no_decay.dim(0),
           w.numel()};
@@ -175,7 +192,8 @@ void step_cpu(const CpuArena& a, const detail::OptimizerAccess& acc, const StepC
   P* pred = static_cast<P*>(a.pred);
   const size_t bytes = static_cast<size_t>(a.n) * sizeof(T);
   if (c.rule == UpdateRule::Sgd && c.momentum && !c.first_step && !acc.write_predicted &&
-      cpu::disjoint(w, g, bytes) && cpu::disjoint(w, s1, bytes) && cpu::disjoint(g, s1, bytes)) {
+      !acc.write_copy && cpu::disjoint(w, g, bytes) && cpu::disjoint(w, s1, bytes) &&
+      cpu::disjoint(g, s1, bytes)) {
     for_each_run(a, [&](int64_t lo, int64_t hi, bool decay) {
       sgd_momentum_run(w + lo, g + lo, s1 + lo, hi - lo, c, decay, acc.zero_grads);
     });
@@ -193,6 +211,8 @@ void step_cpu(const CpuArena& a, const detail::OptimizerAccess& acc, const StepC
       if (acc.write_state2) s2[i] = v;
       if (acc.zero_grads) g[i] = T(0);
       if (acc.write_predicted) pred[i] = store_as<P>(predicted);
+      if constexpr (std::is_same_v<T, float>)
+        if (acc.write_copy) a.copy[i] = float_to_bf16(wi);
     }
   });
 }
@@ -253,12 +273,13 @@ namespace cpu {
 void optimizer_step(const TensorView& weights, const TensorView& grads, const TensorView& state1,
                     const TensorView& state2, const TensorView& no_decay,
                     const TensorView& predicted, const StepScalars& step,
-                    const PredictScalars& predict, const Stream&) {
+                    const PredictScalars& predict, const Stream&, const TensorView& weights_copy) {
   const profile::Scope scope(profile::Op::Optimizer);
-  const auto acc = detail::check_optimizer_args("optimizer_step", false, weights, grads, state1,
-                                                state2, no_decay, predicted, step, predict, true);
+  auto acc = detail::check_optimizer_args("optimizer_step", false, weights, grads, state1, state2,
+                                          no_decay, predicted, step, predict, true);
+  detail::check_weights_copy(weights, predicted, weights_copy, &acc);
   if (weights.numel() == 0) return;
-  const CpuArena a = cpu_arena(weights, grads, state1, state2, no_decay, predicted);
+  const CpuArena a = cpu_arena(weights, grads, state1, state2, no_decay, predicted, weights_copy);
   if (weights.dtype() == DType::F64)
     run_cpu<double>(false, predicted, a, acc, step, predict);
   else
@@ -284,11 +305,13 @@ void predict_weights(const TensorView& weights, const TensorView& grads, const T
 void optimizer_step(const TensorView& weights, const TensorView& grads, const TensorView& state1,
                     const TensorView& state2, const TensorView& no_decay,
                     const TensorView& predicted, const StepScalars& step,
-                    const PredictScalars& predict, const Stream& stream) {
-  const Device& d = common_device("optimizer_step", stream,
-                                  {&weights, &grads, &state1, &state2, &no_decay, &predicted});
+                    const PredictScalars& predict, const Stream& stream,
+                    const TensorView& weights_copy) {
+  const Device& d =
+      common_device("optimizer_step", stream,
+                    {&weights, &grads, &state1, &state2, &no_decay, &predicted, &weights_copy});
   AUGUR_DISPATCH(d, optimizer_step, weights, grads, state1, state2, no_decay, predicted, step,
-                 predict, stream);
+                 predict, stream, weights_copy);
 }
 
 void predict_weights(const TensorView& weights, const TensorView& grads, const TensorView& state1,

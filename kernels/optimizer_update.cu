@@ -22,6 +22,7 @@ struct Arena {
   float* s1;
   float* s2;
   void* pred;
+  __nv_bfloat16* copy;  // the bf16 copy of the updated weights, or null
   const int64_t* table;
   int64_t table_count;
   int64_t n;
@@ -86,6 +87,7 @@ __device__ __forceinline__ void step_group(const Arena& a, int64_t base, DecayCu
   for (int l = 0; l < V; ++l)
     pred[l] = step_and_predict_element(w[l], g[l], s1[l], s2[l], cursor.decays(base + l), a.c, a.p);
   store<V>(a.w + base, w);
+  if (a.acc.write_copy) store_pred<V, __nv_bfloat16>(a.copy, base, w);
   if (a.acc.write_state1) store<V>(a.s1 + base, s1);
   if (a.acc.write_state2) store<V>(a.s2 + base, s2);
   if (a.acc.zero_grads) {
@@ -161,7 +163,7 @@ template <bool PredictOnly, class P>
 void launch(const char* op, const Arena& a, const Stream& stream) {
   const size_t pred_vec = std::is_same_v<P, __nv_bfloat16> ? 8 : 16;
   const bool vec = aligned(a.w, 16) && aligned(a.g, 16) && aligned(a.s1, 16) && aligned(a.s2, 16) &&
-                   aligned(a.pred, pred_vec);
+                   aligned(a.pred, pred_vec) && aligned(a.copy, 8);
   if (vec) {
     auto* kernel = optimizer_kernel<PredictOnly, 4, P>;
     kernel<<<blocks_for(kernel, a.n / 4, stream.device()), kBlock, 0, stream.handle()>>>(a);
@@ -182,6 +184,7 @@ Arena make_arena(const TensorView& w, const TensorView& g, const TensorView& s1,
   a.s1 = acc.read_state1 || acc.write_state1 ? s1.data<float>() : nullptr;
   a.s2 = acc.read_state2 || acc.write_state2 ? s2.data<float>() : nullptr;
   a.pred = pred.raw();
+  a.copy = nullptr;
   a.table = no_decay.empty() ? nullptr : no_decay.data<int64_t>();
   a.table_count = no_decay.empty() ? 0 : no_decay.dim(0);
   a.n = w.numel();
@@ -196,12 +199,14 @@ Arena make_arena(const TensorView& w, const TensorView& g, const TensorView& s1,
 void optimizer_step(const TensorView& weights, const TensorView& grads, const TensorView& state1,
                     const TensorView& state2, const TensorView& no_decay,
                     const TensorView& predicted, const StepScalars& step,
-                    const PredictScalars& predict, const Stream& stream) {
-  const auto acc = detail::check_optimizer_args("optimizer_step", false, weights, grads, state1,
-                                                state2, no_decay, predicted, step, predict, false);
+                    const PredictScalars& predict, const Stream& stream,
+                    const TensorView& weights_copy) {
+  auto acc = detail::check_optimizer_args("optimizer_step", false, weights, grads, state1, state2,
+                                          no_decay, predicted, step, predict, false);
+  detail::check_weights_copy(weights, predicted, weights_copy, &acc);
   if (weights.numel() == 0) return;
-  const Arena a =
-      make_arena(weights, grads, state1, state2, no_decay, predicted, acc, step, predict);
+  Arena a = make_arena(weights, grads, state1, state2, no_decay, predicted, acc, step, predict);
+  if (acc.write_copy) a.copy = static_cast<__nv_bfloat16*>(weights_copy.raw());
   if (predicted.empty())
     launch<false, NoPrediction>("optimizer_step", a, stream);
   else if (predicted.dtype() == DType::BF16)

@@ -16,6 +16,9 @@
 //              cursor (DecayCursor), so the hot loop pays a compare per element.
 //   predicted  empty (no prediction), or the buffer for w_hat: same element count, the
 //              weights' dtype or bf16 (the performance path). Never aliases the weights.
+//   weights_copy  optimizer_step only: empty, or a bf16 buffer that receives the updated
+//              f32 weights rounded to nearest even in the same pass (bf16 mode's compute
+//              copy, design section 6), so no second pass over the arena makes it.
 // `predict` for optimizer_step describes the prediction made from the post-step state; for
 // predict_weights, `step` is the step that produced the current state (AdamW needs its bias
 // corrections to recover the direction).
@@ -27,14 +30,15 @@
 
 namespace augur::kernels {
 
-#define AUGUR_OPTIMIZER_SIGNATURES                                                       \
-  void optimizer_step(                                                                   \
-      const TensorView& weights, const TensorView& grads, const TensorView& state1,      \
-      const TensorView& state2, const TensorView& no_decay, const TensorView& predicted, \
-      const StepScalars& step, const PredictScalars& predict, const Stream& stream);     \
-  void predict_weights(                                                                  \
-      const TensorView& weights, const TensorView& grads, const TensorView& state1,      \
-      const TensorView& state2, const TensorView& no_decay, const TensorView& predicted, \
+#define AUGUR_OPTIMIZER_SIGNATURES                                                          \
+  void optimizer_step(const TensorView& weights, const TensorView& grads,                   \
+                      const TensorView& state1, const TensorView& state2,                   \
+                      const TensorView& no_decay, const TensorView& predicted,              \
+                      const StepScalars& step, const PredictScalars& predict,               \
+                      const Stream& stream, const TensorView& weights_copy = TensorView()); \
+  void predict_weights(                                                                     \
+      const TensorView& weights, const TensorView& grads, const TensorView& state1,         \
+      const TensorView& state2, const TensorView& no_decay, const TensorView& predicted,    \
       const StepScalars& step, const PredictScalars& predict, const Stream& stream);
 
 namespace cpu {
@@ -55,6 +59,7 @@ struct OptimizerAccess {
   bool read_state1 = false, write_state1 = false;
   bool read_state2 = false, write_state2 = false;
   bool write_predicted = false;
+  bool write_copy = false;  // optimizer_step's bf16 weights_copy
 };
 
 // Checks the views of optimizer_step (predict_only = false) or predict_weights against each
@@ -64,6 +69,11 @@ OptimizerAccess check_optimizer_args(const char* op, bool predict_only, const Te
                                      const TensorView& state2, const TensorView& no_decay,
                                      const TensorView& predicted, const StepScalars& step,
                                      const PredictScalars& predict, bool allow_f64);
+
+// Checks optimizer_step's weights_copy (empty, or bf16 of the f32 weights' size, aliasing
+// neither the weights nor the prediction) and sets acc->write_copy.
+void check_weights_copy(const TensorView& weights, const TensorView& predicted,
+                        const TensorView& weights_copy, OptimizerAccess* acc);
 
 }  // namespace detail
 }  // namespace augur::kernels

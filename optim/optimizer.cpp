@@ -182,7 +182,8 @@ kernels::PredictScalars Optimizer::scalars_for(const PredictRequest& request,
 }
 
 void Optimizer::step(const TensorView& weights, const TensorView& grads, const Stream& stream,
-                     const PredictRequest* predict, bool zero_grads, int staleness) {
+                     const PredictRequest* predict, bool zero_grads, int staleness,
+                     const TensorView& weights_copy) {
   check_arena("optimizer step", weights, "weights");
   check_arena("optimizer step", grads, "gradients");
   kernels::StepScalars s = step_scalars(config_, schedule_.lr(steps_done_), steps_done_, staleness);
@@ -190,7 +191,7 @@ void Optimizer::step(const TensorView& weights, const TensorView& grads, const S
   const kernels::PredictScalars p =
       predict ? scalars_for(*predict, steps_done_ + 1) : kernels::PredictScalars{};
   kernels::optimizer_step(weights, grads, state(0), state(1), no_decay_table(),
-                          predict ? predict->out : TensorView(), s, p, stream);
+                          predict ? predict->out : TensorView(), s, p, stream, weights_copy);
   last_step_ = s;
   ++steps_done_;
 }

@@ -62,8 +62,11 @@ class Optimizer {
   // `zero_grads` is false), and with `predict` also writes the predicted weights in the same
   // pass, from the post-step state.
   // `staleness`: how many steps late the gradients arrive (read by spike compensation).
+  // `weights_copy` (bf16, or empty): also receives the updated weights rounded to bf16, in the
+  // same pass (bf16 mode's compute copy).
   void step(const TensorView& weights, const TensorView& grads, const Stream& stream,
-            const PredictRequest* predict = nullptr, bool zero_grads = true, int staleness = 0);
+            const PredictRequest* predict = nullptr, bool zero_grads = true, int staleness = 0,
+            const TensorView& weights_copy = TensorView());
 
   // Predict-only, from the current state, for a horizon other than the one fused into the
   // step. Linear and constant-gradient (SGD) read the gradient of the last step, so `grads`

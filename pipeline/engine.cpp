@@ -91,9 +91,9 @@ Engine::Engine(std::vector<StageModel> models, const optim::OptimizerConfig& opt
     const int s = options_.stage_staleness.empty() ? 0 : options_.stage_staleness[r];
     const optim::StageOptimizer so =
         optim::stage_optimizer(optimizer, schedule, options_.staleness_rules, s, total_stages_);
-    stages_.push_back(std::make_unique<StageWorker>(static_cast<int>(r), std::move(m.net), m.device,
-                                                    m.weights, m.state, so.config, so.schedule,
-                                                    options_.decay_norm_and_bias));
+    stages_.push_back(std::make_unique<StageWorker>(
+        static_cast<int>(r), std::move(m.net), m.device, m.weights, m.state, so.config, so.schedule,
+        options_.decay_norm_and_bias, options_.compute_dtype));
   }
   AUGUR_ARG_CHECK(options_.local_stages.empty() || options_.transport,
                   "an engine that runs only some of the stages needs a transport to the others");
@@ -323,10 +323,10 @@ EvalStats Engine::evaluate(const TensorView& images, const TensorView& labels) {
   std::vector<Saved> saved(stages_.size());
   for (auto& stp : stages_) {
     StageWorker& st = *stp;
-    Tensor here = copy_of(x, st.device(), st.stream());
+    Tensor here = st.compute_input(x);
     Pass p;
     p.stream = &st.stream();
-    p.weights = st.weights();
+    p.weights = st.compute_weights();
     p.grads = st.grads();
     p.state = st.state();
     p.training = false;
@@ -387,6 +387,7 @@ void Engine::set_weights(const std::vector<std::vector<float>>& weights,
   for (auto& st : stages_) {
     const size_t r = static_cast<size_t>(st->index());
     from_host(weights[r], st->weights(), st->stream(), "weights", st->index());
+    st->refresh_compute_weights();
     from_host(states[r], st->state(), st->stream(), "state", st->index());
   }
 }
@@ -405,11 +406,10 @@ void Engine::recalibrate_batchnorm(const std::vector<TensorView>& batches) {
     const std::vector<float> zeros(before.size(), 0.0f);
     std::vector<Tensor> outputs;
     for (size_t b = 0; b < batches.size(); ++b) {
-      const Tensor here =
-          copy_of(inputs.empty() ? batches[b] : inputs[b].view(), st.device(), st.stream());
+      const Tensor here = st.compute_input(inputs.empty() ? batches[b] : inputs[b].view());
       // From zeroed statistics with momentum 1 the running statistics are the batch's.
       from_host(zeros, st.state(), st.stream(), "state", st.index());
-      Pass p = Pass::train(st.stream(), st.weights(), st.grads(), st.state());
+      Pass p = Pass::train(st.stream(), st.compute_weights(), st.grads(), st.state());
       p.bn_momentum = 1.0;
       Saved saved;
       const TensorView y = net.net->forward(p, saved, here);

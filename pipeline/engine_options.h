@@ -23,6 +23,10 @@ struct EngineOptions {
   optim::StalenessRules staleness_rules;
   std::vector<int> stage_staleness;
   BnStatsMode bn_stats = BnStatsMode::Micro;
+  // F32, or BF16: activations, their gradients and the compute copy of the weights (current,
+  // stashed, predicted) in bf16; master weights, gradients, optimizer state and statistics
+  // stay f32 (design, section 6).
+  DType compute_dtype = DType::F32;
   bool decay_norm_and_bias = true;  // false: no weight decay on BN and bias parameters
   double label_smoothing = 0;
   double watchdog_seconds = 300;  // a receive waiting longer than this is a stall

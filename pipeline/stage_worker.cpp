@@ -1,5 +1,6 @@
 #include "pipeline/stage_worker.h"
 
+#include "kernels/convert.h"
 #include "kernels/norms.h"
 #include "pipeline/engine_options.h"
 #include "runtime/host_data.h"
@@ -27,9 +28,11 @@ bool computes(ActionKind k) {
 StageWorker::StageWorker(int index, StageNet net, const Device& device,
                          const std::vector<float>& weights, const std::vector<float>& state,
                          const optim::OptimizerConfig& optimizer, const optim::LrSchedule& schedule,
-                         bool decay_norm_and_bias)
-    : index_(index), device_(device), net_(std::move(net)) {
+                         bool decay_norm_and_bias, DType compute_dtype)
+    : index_(index), device_(device), net_(std::move(net)), compute_dtype_(compute_dtype) {
   require_device(device_);
+  AUGUR_ARG_CHECK(compute_dtype == DType::F32 || compute_dtype == DType::BF16, "stage ", index_,
+                  ": compute dtype ", dtype_name(compute_dtype), " (expected f32 or bf16)");
   AUGUR_ARG_CHECK(static_cast<int64_t>(weights.size()) == net_.params.size() &&
                       static_cast<int64_t>(state.size()) == net_.state.size(),
                   "stage ", index_, ": initial arenas do not match its layout");
@@ -44,8 +47,23 @@ StageWorker::StageWorker(int index, StageNet net, const Device& device,
   optim::DecayMask mask(net_.params.size(), net_.params.decay_ranges(decay_norm_and_bias));
   opt_ =
       std::make_unique<optim::Optimizer>(optimizer, schedule, mask, device_, stream_, DType::F32);
+  if (compute_dtype_ != DType::F32)
+    compute_ = Tensor::empty(weights_.shape(), compute_dtype_, device_, &stream_);
+  refresh_compute_weights();
   stream_.synchronize();  // the host vectors may die after this
   thread_ = std::thread([this] { thread_main(); });
+}
+
+void StageWorker::refresh_compute_weights() {
+  if (compute_dtype_ != DType::F32) kernels::convert(weights_, compute_, stream_);
+}
+
+Tensor StageWorker::compute_input(const TensorView& input) const {
+  if (input.dtype() == compute_dtype_) return copy_of(input, device_, stream_);
+  const Tensor here = copy_of(input, device_, stream_);
+  Tensor out = Tensor::empty(input.shape(), compute_dtype_, device_, &stream_);
+  kernels::convert(here, out, stream_);
+  return out;
 }
 
 StageWorker::~StageWorker() {
@@ -182,12 +200,12 @@ void StageWorker::ensure_predicted() {
   // Allocated on first use: only stages with a stale forward under a predicting policy
   // hold W_hat (what memory_model_for counts).
   if (predicted_.empty())
-    predicted_ = Tensor::empty(weights_.shape(), DType::F32, device_, &stream_);
+    predicted_ = Tensor::empty(weights_.shape(), compute_dtype_, device_, &stream_);
 }
 
 Tensor StageWorker::take_stash() {
   if (stash_pool_.empty())
-    return Tensor::empty(weights_.shape(), weights_.dtype(), device_, &stream_);
+    return Tensor::empty(weights_.shape(), compute_dtype_, device_, &stream_);
   Tensor t = std::move(stash_pool_.back());
   stash_pool_.pop_back();
   return t;
@@ -206,6 +224,7 @@ void StageWorker::communicate(const std::vector<PlannedAction>& actions, size_t 
       case ActionKind::RecvAct:
         op = CommOp::receiving(index_ - 1, MessageKind::Activation, mb);
         if (c.stage_inputs) op.expect_shape = (*c.stage_inputs)[static_cast<size_t>(index_)];
+        op.expect_dtype = compute_dtype_;  // activations travel in the compute dtype
         break;
       case ActionKind::RecvGrad: {
         op = CommOp::receiving(index_ + 1, MessageKind::Gradient, mb);
@@ -275,7 +294,7 @@ void StageWorker::forward(const PlannedAction& a, const RunContext& c) {
   MicroBatch labels_from;  // where the loss reads its labels
   if (index_ == 0) {
     f.batch = (*c.source)(mb);
-    f.input = copy_of(f.batch.images, device_, stream_);
+    f.input = compute_input(f.batch.images);
     x = f.input;
     labels_from = f.batch;
     if (a.send_labels) {
@@ -290,7 +309,7 @@ void StageWorker::forward(const PlannedAction& a, const RunContext& c) {
     x = f.received.view;
   }
   // The weight version the plan chose.
-  TensorView w = weights_;
+  TensorView w = compute_weights();
   if (a.weights == WeightSource::Predicted) {
     if (a.predict_here) {
       ensure_predicted();
@@ -306,8 +325,10 @@ void StageWorker::forward(const PlannedAction& a, const RunContext& c) {
   }
   f.forward_weights = w;
   if (a.sample_quality) {
+    // Quality compares with the f32 master weights (a bf16 version is widened exactly).
     f.w_stale = copy_of(weights_, device_, stream_);
-    f.w_hat = copy_of(w, device_, stream_);
+    f.w_hat = Tensor::empty(weights_.shape(), DType::F32, device_, &stream_);
+    kernels::convert(w, f.w_hat, stream_);
   }
   f.steps_at_forward = opt_->steps_done();
   f.output = net_.net->forward(pass(w, c.options->bn_stats), f.saved, x);
@@ -346,7 +367,7 @@ void StageWorker::backward(const PlannedAction& a, const RunContext& c) {
   AUGUR_CHECK(staleness == a.staleness, "micro-batch ", mb, " ran with staleness ", staleness,
               " on stage ", index_, ", the plan says ", a.staleness);
   staleness_[static_cast<size_t>(mb)] = static_cast<int>(staleness);
-  const TensorView w = a.weights == WeightSource::Forward ? f.forward_weights : weights_.view();
+  const TensorView w = a.weights == WeightSource::Forward ? f.forward_weights : compute_weights();
   f.dx = net_.net->backward(pass(w, c.options->bn_stats), f.saved, dy, a.send_input_gradient);
   if (a.sample_quality) {
     // W(i): the version this micro-batch should have used = the current weights.
@@ -366,7 +387,7 @@ void StageWorker::backward(const PlannedAction& a, const RunContext& c) {
 
 void StageWorker::step(const PlannedAction& a, const RunContext& c) {
   if (c.options->bn_stats == BnStatsMode::Deferred)
-    net_.net->finish_minibatch(pass(weights_, BnStatsMode::Deferred));
+    net_.net->finish_minibatch(pass(compute_weights(), BnStatsMode::Deferred));
   // Replicas of this stage in other pipelines (data parallelism) average their gradients
   // first; without replicas this does nothing.
   c.transport->average_gradients(index_, grads_, stream_,
@@ -374,15 +395,17 @@ void StageWorker::step(const PlannedAction& a, const RunContext& c) {
   if (a.keep_gradient) {
     // The last step of the run: keep its gradient for the next run's first predictions,
     // then zero the arena as a step would.
-    opt_->step(weights_, grads_, stream_, nullptr, /*zero_grads=*/false, a.staleness);
+    opt_->step(weights_, grads_, stream_, nullptr, /*zero_grads=*/false, a.staleness, compute_);
     last_grads_ = copy_of(grads_, device_, stream_);
     grads_.zero(stream_);
     return;
   }
   if (a.predict_for >= 0) ensure_predicted();
   optim::PredictRequest req{c.options->predictor, a.horizon, predicted_};
+  // bf16 mode: the same pass writes the bf16 copy of the new weights the next passes compute
+  // with (compute_; empty in f32 mode), beside the predicted weights (bf16 too).
   opt_->step(weights_, grads_, stream_, a.predict_for >= 0 ? &req : nullptr, /*zero_grads=*/true,
-             a.staleness);
+             a.staleness, compute_);
 }
 
 size_t StageWorker::busy_pairs() const {

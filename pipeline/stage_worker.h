@@ -49,7 +49,8 @@ class StageWorker {
  public:
   StageWorker(int index, StageNet net, const Device& device, const std::vector<float>& weights,
               const std::vector<float>& state, const optim::OptimizerConfig& optimizer,
-              const optim::LrSchedule& schedule, bool decay_norm_and_bias);
+              const optim::LrSchedule& schedule, bool decay_norm_and_bias,
+              DType compute_dtype = DType::F32);
   ~StageWorker();
   StageWorker(const StageWorker&) = delete;
   StageWorker& operator=(const StageWorker&) = delete;
@@ -64,7 +65,18 @@ class StageWorker {
   const StageNet& net() const { return net_; }
   optim::Optimizer& optimizer() { return *opt_; }
   const optim::Optimizer& optimizer() const { return *opt_; }
+  // The f32 master weights: what the optimizer updates and checkpoints hold.
   const Tensor& weights() const { return weights_; }
+  // The weights passes compute with: the master weights in f32 mode, their bf16 copy in bf16
+  // mode (design, section 6). After writing the master weights from outside (the engine's
+  // set_weights), refresh_compute_weights() makes the copy follow.
+  DType compute_dtype() const { return compute_dtype_; }
+  TensorView compute_weights() const {
+    return compute_dtype_ == DType::F32 ? weights_.view() : compute_.view();
+  }
+  void refresh_compute_weights();
+  // `input` on this stage's device in the compute dtype (a new tensor).
+  Tensor compute_input(const TensorView& input) const;
   const Tensor& state() const { return state_; }
   const Tensor& grads() const { return grads_; }
   Tensor& last_gradients() { return last_grads_; }
@@ -117,6 +129,8 @@ class StageWorker {
   StageNet net_;
   Stream stream_;
   Tensor weights_, grads_, state_;
+  DType compute_dtype_ = DType::F32;
+  Tensor compute_;  // bf16 mode: the bf16 copy of weights_
   std::unique_ptr<optim::Optimizer> opt_;
   Tensor predicted_;   // W_hat for the next forward, when the policy predicts
   Tensor last_grads_;  // the last step's gradient, for the next run's first predictions

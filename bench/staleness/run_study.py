@@ -170,6 +170,34 @@ PRESETS["compensation-lr-range"] = dict(
     copy.deepcopy(PRESETS["compensation-seeds5"]), lrs=[0.1, 0.4],
     about="the compensation-seeds5 runs at lr 0.1 and 0.4")
 
+# Issue 14's accuracy check: the quick preset's sequential and pipedream/predict (the trainer's
+# default nesterov predictor) runs at K = 4, lr 0.05, in fp32 and in bf16 (on the CPU the
+# emulation of bf16 storage), 3 seeds; bf16 should land within 0.5 points of fp32.
+P_NES = ("pipedream", "predict", "nesterov")
+PRESETS["bf16-accuracy"] = dict(
+    copy.deepcopy(PRESETS["quick"]), stages=[4], lrs=[0.05], seeds=[1, 2, 3],
+    study="precision", precisions=["fp32", "bf16"], configs=[SEQ, P_NES],
+    about="the quick preset (resnet20, first 3072 Fashion-MNIST training images, first 2000 "
+          "test images, 3 epochs, batch 64, cosine lr 0.05) at K = 4, sequential and "
+          "pipedream/predict/nesterov, in fp32 and bf16, 3 seeds")
+PRESETS["bf16-accuracy-gpu"] = dict(
+    copy.deepcopy(PRESETS["bf16-accuracy"]), device="cuda:0", workers=2,
+    about="the bf16-accuracy preset on one GPU, every stage on it")
+
+
+def precision_plan(p):
+    runs = []
+    for seed in p["seeds"]:
+        for prec in p["precisions"]:
+            for sched, pol, pred in p["configs"]:
+                for lr in p["lrs"]:
+                    runs.append(dict(model=p["model"], lr=lr, seed=seed, schedule=sched,
+                                     k=1 if sched == "sequential" else p["stages"][0],
+                                     policy=pol, predictor=pred, variant=prec,
+                                     flags=["--precision", prec]))
+    return runs
+
+
 def compensation_plan(p):
     only = p.get("only")  # {variant: [configurations]}: a subset (the finalists' seeds)
     runs = []
@@ -203,6 +231,8 @@ def plan(preset_name):
     p = PRESETS[preset_name]
     if p.get("study") == "compensation":
         return compensation_plan(p)
+    if p.get("study") == "precision":
+        return precision_plan(p)
     models = p["model"] if isinstance(p["model"], list) else [p["model"]]
     runs = []
     for model in models:
@@ -422,6 +452,8 @@ def cmd_summarize(args):
     p = PRESETS[preset]
     if p.get("study") == "compensation":
         return summarize_compensation(args)
+    if p.get("study") == "precision":
+        return summarize_precision(args)
     groups = collect(preset, args.out)
     if not groups:
         sys.exit("run_study: no completed runs under %s" % args.out)
@@ -819,6 +851,62 @@ def summarize_compensation(args):
                     "–" if is_ref or worst is None else "%.0f%%" % (100 * worst), goal,
                     pm(mean_sd([rc[x] for x in sorted(rc)])) if rc else "–"))
         w("")
+    replace_block(args.doc, "study:%s" % preset, "\n".join(lines) + "\n")
+    print("wrote %s (%d runs)" % (args.doc, done))
+
+
+def summarize_precision(args):
+    """Per configuration: final top-1 in each precision over seeds, and bf16 minus fp32 on
+    the means and seed by seed (same seed: same initialisation and data order), against
+    issue 14's criterion (within 0.5 points)."""
+    preset = args.preset
+    p = PRESETS[preset]
+    finals = {}  # (lr, precision, schedule, policy, predictor) -> {seed: final top-1}
+    for r in plan(preset):
+        ep = load_metrics(os.path.join(args.out, run_name(r)))
+        if ep and len(ep) >= p["epochs"]:
+            key = (r["lr"], r["variant"], r["schedule"], r["policy"], r["predictor"])
+            finals.setdefault(key, {})[r["seed"]] = ep[-1]["top1"]
+    if not finals:
+        sys.exit("run_study: no completed runs under %s" % args.out)
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    done = sum(len(v) for v in finals.values())
+    lines = []
+    w = lines.append
+    w("## Precision: %s preset (generated)" % preset)
+    w("")
+    w("- Setup: " + p["about"] + ".")
+    w("- Runs: `/usr/bin/python3 bench/staleness/run_study.py run --preset %s --out %s`; page: "
+      "`... summarize --preset %s --out %s`." % (preset, args.out, preset, args.out))
+    w("- Commit: `%s`; machine: %s; generated %s UTC; %d of %d planned runs complete." % (
+        commit, machine_description(args.out),
+        datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), done, len(plan(preset))))
+    w("- Goal (issue 14): bf16's mean final top-1 within 0.5 points of fp32's. The per-seed "
+      "differences pair runs with the same seed (same initialisation and data order); their "
+      "spread is the noise the 0.5-point criterion sits in.")
+    w("")
+    w("| lr | configuration | fp32 top-1 (%) | bf16 top-1 (%) | bf16 - fp32 (points) | "
+      "per seed | within 0.5 |")
+    w("|---|---|---|---|---|---|---|")
+    for lr in p["lrs"]:
+        for c in p["configs"]:
+            a = finals.get((lr, "fp32") + c, {})
+            b = finals.get((lr, "bf16") + c, {})
+            if not a or not b:
+                continue
+            common = sorted(set(a) & set(b))
+            diff = (statistics.mean(b[s] for s in common) -
+                    statistics.mean(a[s] for s in common)) if common else None
+            per = " ".join("%+.2f" % (b[s] - a[s]) for s in common)
+            ok = "–" if diff is None else ("yes" if abs(diff) <= 0.5 else "no")
+            if len(common) < len(p["seeds"]) and diff is not None:
+                ok += " (%d of %d seeds)" % (len(common), len(p["seeds"]))
+            w("| %g | %s | %s | %s | %s | %s | %s |" % (
+                lr, label(dict(schedule=c[0], policy=c[1], predictor=c[2])),
+                pm(mean_sd([a[s] for s in sorted(a)])), pm(mean_sd([b[s] for s in sorted(b)])),
+                "–" if diff is None else "%+.2f" % diff, per or "–", ok))
+    w("")
     replace_block(args.doc, "study:%s" % preset, "\n".join(lines) + "\n")
     print("wrote %s (%d runs)" % (args.doc, done))
 

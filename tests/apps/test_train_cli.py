@@ -58,7 +58,7 @@ def case_resume(d):
         resume_once(os.path.join(d, predictor), ["--predictor", predictor])
 
 
-def resume_once(d, extra):
+def resume_once(d, extra, eval_extra=()):
     # An uninterrupted 2-epoch run, and one "interrupted" after epoch 0: resumed from the
     # epoch-0 checkpoint (model_0 is written together with it and holds the same state).
     # The linear predictor also keeps the last step's gradient across the resumption.
@@ -75,8 +75,74 @@ def resume_once(d, extra):
         tensors(os.path.join(part, "model_1.safetensors")), "final weights differ"
     # eval on the checkpoint reproduces the last epoch's test accuracy
     p = run(["eval", "--weights", os.path.join(full, "model_1.safetensors"), "--dataset",
-             "synthetic", "--image-size", "16", "--limit-test", "128", "-j", "1"])
+             "synthetic", "--image-size", "16", "--limit-test", "128", "-j", "1"] +
+            list(eval_extra))
     assert f"top-1 {a[-1]['top1']:.2f}%" in p.stdout, (p.stdout, a[-1])
+
+
+def header(path):
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        return json.loads(f.read(n))
+
+
+def write_batch(path, n, c, side):
+    """A safetensors batch for `augur step`: seeded images F32 [n, c, side, side], labels."""
+    rng = random.Random(5)
+    images = struct.pack("<%df" % (n * c * side * side),
+                         *[rng.uniform(-1, 1) for _ in range(n * c * side * side)])
+    labels = struct.pack("<%dq" % n, *[i % 10 for i in range(n)])
+    head = json.dumps({
+        "images": {"dtype": "F32", "shape": [n, c, side, side],
+                   "data_offsets": [0, len(images)]},
+        "labels": {"dtype": "I64", "shape": [n],
+                   "data_offsets": [len(images), len(images) + len(labels)]}}).encode()
+    head += b" " * (-len(head) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)) + head + images + labels)
+
+
+def case_precision(d):
+    # bf16 (CPU emulation): resuming is exact, eval in bf16 reproduces the test accuracy, the
+    # checkpoint holds f32 master weights, and args.json records the precision that ran.
+    bf16 = ["--precision", "bf16"]
+    resume_once(os.path.join(d, "bf16"), bf16, eval_extra=bf16)
+    full = os.path.join(d, "bf16", "full")
+    with open(os.path.join(full, "args.json")) as f:
+        assert json.load(f)["precision"] == "bf16"
+    h = header(os.path.join(full, "model_1.safetensors"))
+    dtypes = {v["dtype"] for k, v in h.items() if k != "__metadata__"}
+    assert dtypes <= {"F32", "I64"} and "F32" in dtypes, dtypes
+    # The same run in fp32 (auto on the CPU) trains differently: bf16 really computed.
+    f32 = os.path.join(d, "fp32")
+    run(SMALL + ["--epochs", "2", "--output-dir", f32])
+    with open(os.path.join(f32, "args.json")) as f:
+        assert json.load(f)["precision"] == "fp32"
+    assert tensors(os.path.join(full, "model_1.safetensors")) != \
+        tensors(os.path.join(f32, "model_1.safetensors"))
+    # (How close bf16 training comes to fp32 is the accuracy study's question, with seeds:
+    # bench/staleness/run_study.py --preset bf16-accuracy.)
+    # `augur step --precision bf16`: gradients and master weights written in f32, logits
+    # computed in bf16 (not the fp32 step's), the precision in the file's metadata.
+    batch = os.path.join(d, "batch.safetensors")
+    write_batch(batch, 4, 3, 16)
+    outs = {}
+    for prec in ("fp32", "bf16"):
+        outs[prec] = os.path.join(d, "step-%s.safetensors" % prec)
+        run(["step", "--model", "resnet20", "--batch", batch, "--out", outs[prec],
+             "--precision", prec, "--steps", "2"])
+    h = header(outs["bf16"])
+    assert h["__metadata__"]["precision"] == "bf16", h["__metadata__"]
+    assert {v["dtype"] for k, v in h.items() if k != "__metadata__"} == {"F32", "I64"}
+    assert tensors(outs["bf16"]) != tensors(outs["fp32"])
+    # Refusals name the flag.
+    for args, needle in [
+            (["--precision", "tf32"], "--precision tf32: TF32 is a GPU tensor-core mode"),
+            (["--precision", "fp16"], "--precision"),
+            (["--precision", "bf16", "--device", "cuda:0"], "cuda:0")]:
+        p = run(SMALL + args + ["--output-dir", os.path.join(d, "x")], expect_ok=False)
+        assert needle in p.stderr, (args, p.stderr)
+        assert not os.path.exists(os.path.join(d, "x", "metrics.jsonl"))
 
 
 def case_failures(d):

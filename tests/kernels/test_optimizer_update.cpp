@@ -301,6 +301,94 @@ TEST_CASE("optimizer kernels reject bad arguments", "[kernels][optimizer]") {
                     Catch::Contains("does not belong"));
 }
 
+namespace {
+
+// The bf16 rounding of every f32 weight, as the fused step's weights copy must hold it.
+std::vector<uint16_t> rounded_bits(const std::vector<float>& w) {
+  std::vector<uint16_t> out;
+  for (float x : w) out.push_back(float_to_bf16(x).bits);
+  return out;
+}
+
+std::vector<uint16_t> bits_of(const TensorView& v, const Stream& s) {
+  std::vector<uint16_t> out;
+  for (bf16 x : to_vector<bf16>(v, s)) out.push_back(x.bits);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the fused step's bf16 weights copy is the updated weights rounded, changing nothing "
+    "else",
+    "[kernels][optimizer][bf16]") {
+  const Stream& s = Stream::cpu();
+  for (const Case& c : cases()) {
+    for (int64_t n : {1, 7, 100003}) {
+      INFO(c.name << ", n = " << n);
+      Arenas<float> with = make_arenas<float>(n, DType::BF16, Device::cpu(), s);
+      Arenas<float> without = make_arenas<float>(n, DType::BF16, Device::cpu(), s);
+      Tensor copy = Tensor::zeros(Shape{n}, DType::BF16, Device::cpu(), s);
+      k::optimizer_step(with.w, with.g, with.s1, with.s2, with.table, with.pred, c.step, c.predict,
+                        s, copy);
+      k::optimizer_step(without.w, without.g, without.s1, without.s2, without.table, without.pred,
+                        c.step, c.predict, s);
+      CHECK(bits_of(copy, s) == rounded_bits(to_vector<float>(with.w, s)));
+      for (auto [a, b] : {std::pair{&with.w, &without.w}, std::pair{&with.s1, &without.s1},
+                          std::pair{&with.s2, &without.s2}, std::pair{&with.g, &without.g},
+                          std::pair{&with.pred, &without.pred}})
+        CHECK(bytes_of<float>(*a, s) == bytes_of<float>(*b, s));
+    }
+  }
+  // Steady-state momentum SGD without a prediction (the CPU's vectorised loop otherwise).
+  k::StepScalars st;
+  st.lr = 0.1;
+  st.momentum = 0.9;
+  Arenas<float> a = make_arenas<float>(1000, DType::BF16, Device::cpu(), s);
+  Tensor copy = Tensor::zeros(Shape{1000}, DType::BF16, Device::cpu(), s);
+  k::optimizer_step(a.w, a.g, a.s1, TensorView(), a.table, TensorView(), st, k::PredictScalars{}, s,
+                    copy);
+  CHECK(bits_of(copy, s) == rounded_bits(to_vector<float>(a.w, s)));
+  // A copy that is not bf16 of the weights' size, or aliases them, is refused by name.
+  Tensor f32 = Tensor::zeros(Shape{1000}, DType::F32, Device::cpu(), s);
+  Tensor short16 = Tensor::zeros(Shape{999}, DType::BF16, Device::cpu(), s);
+  for (const TensorView& bad : {f32.view(), short16.view()})
+    CHECK_THROWS_WITH(k::optimizer_step(a.w, a.g, a.s1, TensorView(), a.table, TensorView(), st,
+                                        k::PredictScalars{}, s, bad),
+                      Catch::Contains("weights' copy"));
+  CHECK_THROWS_WITH(k::optimizer_step(a.w, a.g, a.s1, TensorView(), a.table, copy, st,
+                                      k::PredictScalars{}, s, copy),
+                    Catch::Contains("must not alias"));
+}
+
+TEST_CASE("gpu: the fused step's bf16 weights copy is the device's updated weights rounded",
+          "[gpu][kernels][optimizer][bf16]") {
+  AUGUR_REQUIRE_GPU();
+  Stream gs = Stream::create(Device::cuda(0));
+  for (const Case& c : cases()) {
+    for (int64_t n : {1, 7, 300007}) {
+      for (int64_t offset : {0, 1}) {  // offset 1: the one-element path
+        INFO(c.name << ", n = " << n << ", offset " << offset);
+        Arenas<float> d = make_arenas<float>(n + offset, DType::BF16, Device::cuda(0), gs);
+        Tensor copy = Tensor::zeros(Shape{n + offset}, DType::BF16, Device::cuda(0), gs);
+        auto sub = [&](const Tensor& t) {
+          const size_t bytes = dtype_size(t.dtype()) * offset;
+          return TensorView(static_cast<char*>(t.view().raw()) + bytes, t.dtype(), t.device(),
+                            Shape{n});
+        };
+        const auto tv = table_for(n);
+        Tensor td;
+        if (!tv.empty())
+          td = make_tensor(tv, Shape{int64_t(tv.size() / 2), 2}, Device::cuda(0), gs);
+        k::optimizer_step(sub(d.w), sub(d.g), sub(d.s1), sub(d.s2), td, sub(d.pred), c.step,
+                          c.predict, gs, sub(copy));
+        // CUDA's __floats2bfloat162_rn and the host's float_to_bf16 both round to nearest even.
+        CHECK(bits_of(sub(copy), gs) == rounded_bits(to_vector<float>(sub(d.w), gs)));
+      }
+    }
+  }
+}
+
 TEST_CASE("gpu: optimizer kernels match the CPU reference", "[gpu][kernels][optimizer]") {
   AUGUR_REQUIRE_GPU();
   const Stream& cs = Stream::cpu();

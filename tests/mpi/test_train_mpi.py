@@ -148,9 +148,13 @@ def check_job_trace(path, ranks, stages, replicas, micro_batches):
 
 def main():
     with tempfile.TemporaryDirectory() as d:
-        for schedule, stages in (("pipedream", 2), ("1f1b", 2), ("pipedream", 4)):
-            extra = ["--pp-schedule", schedule, "--pp-stages", str(stages), "--epochs", "2"]
-            alone, split = os.path.join(d, f"{schedule}{stages}"), os.path.join(d, "split")
+        # The last: bf16 activations and gradients travel between the processes.
+        for schedule, stages, prec in (("pipedream", 2, "fp32"), ("1f1b", 2, "fp32"),
+                                       ("pipedream", 4, "fp32"), ("pipedream", 2, "bf16")):
+            extra = ["--pp-schedule", schedule, "--pp-stages", str(stages), "--epochs", "2",
+                     "--precision", prec]
+            name = f"{schedule}{stages}-{prec}"
+            alone, split = os.path.join(d, name), os.path.join(d, "split")
             one(extra + ["--output-dir", alone])
             p, _ = ranks(stages, extra + ["--output-dir", split])
             assert f"{stages} processes (mpirun, MPI)" in p.stderr, p.stderr
@@ -160,9 +164,10 @@ def main():
                 assert tensors(os.path.join(alone, f)) == tensors(os.path.join(split, f)), f
             with open(os.path.join(split, "metrics.jsonl")) as f:
                 assert any(json.loads(r)["kind"] == "step" for r in f), "no step records"
-            print(f"{schedule} K={stages}: {stages} ranks = one process ({a[-1]['top1']}% top-1)")
+            print(f"{schedule} K={stages} {prec}: {stages} ranks = one process "
+                  f"({a[-1]['top1']}% top-1)")
 
-            if schedule == "pipedream" and stages == 2:
+            if schedule == "pipedream" and stages == 2 and prec == "fp32":
                 # Interrupted after epoch 0 and resumed by a new mpirun: the same end.
                 resumed = os.path.join(d, "resumed")
                 ranks(2, extra + ["--output-dir", resumed, "--resume",
@@ -172,7 +177,7 @@ def main():
                 assert epochs(resumed) == epochs(split)[1:], "resumed epoch differs"
                 print("resumed under mpirun after epoch 0: the same checkpoint")
                 killed_and_resumed(d, extra)
-            os.rename(split, os.path.join(d, f"split-{schedule}{stages}"))
+            os.rename(split, os.path.join(d, f"split-{name}"))
 
         # Two pipelines of two stages, -b 16 and 2 micro-batches each: the micro-batches of
         # one pipeline with -b 32 and 4, replica d taking micro-batches 2d and 2d + 1 of each
