@@ -1,6 +1,7 @@
 #include "apps/precision.h"
 
 #include <algorithm>
+#include <iostream>
 
 #include "kernels/gpu_math.h"
 #include "runtime/error.h"
@@ -37,11 +38,15 @@ Precision resolve_precision(const std::string& name, const std::vector<Device>& 
   }
   if (name == "bf16") {
     for (const Device& d : devices)
-      if (d.is_cuda())
-        throw Error(flag + " bf16 on " + d.str() +
-                    ": the GPU bf16 kernels are not written yet; bf16 runs on CPU stages "
-                    "(round-to-nearest-even emulation of bf16 storage); use " +
-                    flag + " tf32 on the GPU");
+      if (d.is_cuda()) {
+        // Written and tested against the CPU emulation's bounds ([gpu] tests), but until a
+        // GPU session has run them the user hears it.
+        std::cerr << "augur: note: " << flag << " bf16 on " << d.str()
+                  << ": the CUDA bf16 kernels have not yet passed their [gpu] tests on real "
+                     "hardware (docs/gpu-validation.md); run the bundle's run-gpu-suite there "
+                     "first\n";
+        break;
+      }
     return Precision::Bf16;
   }
   throw Error(flag + " '" + name + "': expected auto, fp32, tf32 or bf16");

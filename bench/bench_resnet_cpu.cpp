@@ -7,14 +7,17 @@
 // run by scripts/gpu-validate.sh).
 //
 //   bench_resnet_cpu [--model resnet50] [--steps 20] [--warmup 3] [--batch 32] [--size 32]
-//                    [--channels 3] [--classes 10] [--device cpu] [--tf32] [--nondeterministic]
-//                    [--profile] [--no-direct-conv]
+//                    [--channels 3] [--classes 10] [--device cpu] [--tf32] [--bf16]
+//                    [--nondeterministic] [--profile] [--no-direct-conv]
 //
 // The default run's model is the other case that matters on a CPU: --model resnet20 --size 28
 // --channels 1 --batch 128 (Fashion-MNIST, 16-64 channels, where GEMMs are narrow).
 //
 // On a GPU, convolution algorithms are chosen by timing (as torch.backends.cudnn.benchmark);
 // --tf32 lets cuDNN and cuBLAS use TF32 tensor cores (the peer then allows them too);
+// --bf16 trains as `augur train --precision bf16` does (bf16 activations and compute weights,
+// written by the fused step; f32 master weights, gradients and statistics; the peer runs
+// torch.autocast(bfloat16));
 // --nondeterministic lets cuDNN use algorithms that accumulate with atomics (as PyTorch does
 // unless torch.backends.cudnn.deterministic is set).
 //
@@ -38,6 +41,7 @@
 
 #include "bench/bench_util.h"
 #include "kernels/conv.h"
+#include "kernels/convert.h"
 #include "kernels/gpu_math.h"
 #include "kernels/profile.h"
 #include "models/resnet.h"
@@ -55,7 +59,7 @@ struct Options {
   std::string model = "resnet50";
   int steps = 20, warmup = 3, batch = 32, size = 32, channels = 3, classes = 10;
   Device device = Device::cpu();
-  bool profile = false, tf32 = false, nondeterministic = false, direct_conv = true;
+  bool profile = false, tf32 = false, bf16 = false, nondeterministic = false, direct_conv = true;
 };
 
 Options parse(int argc, char** argv) {
@@ -70,6 +74,8 @@ Options parse(int argc, char** argv) {
       o.direct_conv = false;
     else if (a == "--tf32")
       o.tf32 = true;
+    else if (a == "--bf16")
+      o.bf16 = true;
     else if (a == "--nondeterministic")
       o.nondeterministic = true;
     else if (a == "--model" && has_value)
@@ -110,6 +116,13 @@ class Trainer {
     std::vector<float> x(size_t(o.batch) * o.size * o.size * o.channels);
     for (float& v : x) v = float(rng.normal());
     input_ = make_tensor(x, Shape::nhwc(o.batch, o.size, o.size, o.channels), o.device, stream_);
+    if (o.bf16) {
+      compute_ = Tensor::empty(weights_.shape(), DType::BF16, o.device, &stream_);
+      kernels::convert(weights_, compute_, stream_);
+      Tensor x16 = Tensor::empty(input_.shape(), DType::BF16, o.device, &stream_);
+      kernels::convert(input_, x16, stream_);
+      input_ = std::move(x16);
+    }
     std::vector<int64_t> labels(size_t(o.batch));
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = int64_t(i) % o.classes;
     labels_ = make_tensor(labels, Shape{o.batch}, o.device, stream_);
@@ -119,12 +132,12 @@ class Trainer {
   float step() {
     Pass pass;
     pass.stream = &stream_;
-    pass.weights = weights_;
+    pass.weights = compute_.empty() ? weights_.view() : compute_.view();
     pass.grads = grads_;
     pass.state = state_;
     Saved saved;
     const Tensor loss = forward_backward(net_, pass, saved, input_, labels_).loss;
-    optimizer_.step(weights_, grads_, stream_);
+    optimizer_.step(weights_, grads_, stream_, nullptr, true, 0, compute_);
     float host = 0;  // reading the loss waits for the step, as PyTorch's loss.item() does
     copy(TensorView(&host, DType::F32, Device::cpu(), Shape{1}), loss, stream_);
     stream_.synchronize();
@@ -143,6 +156,7 @@ class Trainer {
   Stream stream_;
   optim::Optimizer optimizer_;
   Tensor weights_, state_, grads_, input_, labels_;
+  Tensor compute_;  // --bf16: the bf16 copy of the weights the passes compute with
 };
 
 // CPU time of every thread of the process: the work a step costs, which other processes on
@@ -187,9 +201,9 @@ static int bench_main(int argc, char** argv) {
   kernels::set_cpu_direct_conv(o.direct_conv);
   Trainer trainer(o);
   std::printf(
-      "%s, %d classes, batch %d at %dx%dx%d, SGD momentum 0.9, on %s%s%s%s, %d pool threads\n",
+      "%s, %d classes, batch %d at %dx%dx%d, SGD momentum 0.9, on %s%s%s%s%s, %d pool threads\n",
       o.model.c_str(), o.classes, o.batch, o.size, o.size, o.channels, o.device.str().c_str(),
-      o.tf32 ? " (TF32 allowed)" : "",
+      o.tf32 ? " (TF32 allowed)" : "", o.bf16 ? " (bf16)" : "",
       o.nondeterministic ? " (nondeterministic convolutions allowed)" : "",
       o.device.is_cpu() && !kernels::cpu_direct_conv_active() ? " (im2col + GEMM only)" : "",
       ThreadPool::global().size());

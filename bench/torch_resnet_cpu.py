@@ -76,7 +76,10 @@ def measure(layout, args):
 
     def step():
         opt.zero_grad(set_to_none=False)
-        loss = loss_fn(model(x), labels)
+        # --bf16: PyTorch's mixed precision, the peer of Augur's --bf16 (f32 master weights,
+        # bf16 convolutions and GEMMs, BatchNorm in f32).
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            loss = loss_fn(model(x), labels)
         loss.backward()
         opt.step()
         return loss.item()  # waits for the step on a GPU too
@@ -109,6 +112,8 @@ def main():
     p.add_argument("--layout", choices=["both", "nchw", "channels_last"], default="both")
     p.add_argument("--device", default="cpu", help="cpu or cuda (the peer of --device cuda:N)")
     p.add_argument("--tf32", action="store_true", help="allow TF32 (the peer of --tf32)")
+    p.add_argument("--bf16", action="store_true",
+                   help="torch.autocast(bfloat16) (the peer of --bf16)")
     args = p.parse_args()
     if args.device.startswith("cuda"):
         # Augur computes in true f32 unless --tf32: PyTorch does the same arithmetic.

@@ -5,6 +5,7 @@
 #include <climits>
 
 #include "kernels/accuracy.h"
+#include "kernels/cuda_bf16.h"
 #include "kernels/cuda_launch.cuh"
 #include "kernels/label_check.h"
 #include "kernels/softmax_xent_math.h"
@@ -74,7 +75,7 @@ __global__ void __launch_bounds__(kFinishBlock)
 
 void accuracy_topk(const TensorView& logits, const TensorView& labels, const TensorView& counts,
                    int k, const Stream& stream) {
-  detail::check_accuracy(logits, labels, counts, k, false);
+  detail::check_accuracy(checked_as_f32(logits), labels, counts, k, false);
   const int64_t n = logits.dim(0), classes = logits.dim(1);
   AUGUR_ARG_CHECK(n <= INT_MAX, "accuracy_topk: ", logits.str(),
                   " has more rows than a grid holds");
@@ -86,8 +87,13 @@ void accuracy_topk(const TensorView& logits, const TensorView& labels, const Ten
   auto* status = reinterpret_cast<detail::LabelStatus*>(ws);
   auto* hits = reinterpret_cast<uint8_t*>(ws + sizeof(detail::LabelStatus));
   if (n > 0) {
-    accuracy_rows_kernel<float><<<static_cast<unsigned>(n), kRowBlock, 0, stream.handle()>>>(
-        logits.data<float>(), labels.data<int64_t>(), classes, k_eff, hits);
+    if (is_bf16(logits))
+      accuracy_rows_kernel<__nv_bfloat16>
+          <<<static_cast<unsigned>(n), kRowBlock, 0, stream.handle()>>>(
+              logits.data<__nv_bfloat16>(), labels.data<int64_t>(), classes, k_eff, hits);
+    else
+      accuracy_rows_kernel<float><<<static_cast<unsigned>(n), kRowBlock, 0, stream.handle()>>>(
+          logits.data<float>(), labels.data<int64_t>(), classes, k_eff, hits);
     AUGUR_CHECK_LAUNCH("accuracy_topk rows", stream.handle());
   }
   accuracy_finish_kernel<<<1, kFinishBlock, 0, stream.handle()>>>(

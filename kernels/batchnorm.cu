@@ -6,6 +6,7 @@
 #include "kernels/batchnorm.h"
 #include "kernels/batchnorm_args.h"
 #include "kernels/batchnorm_math.h"
+#include "kernels/cuda_bf16.h"
 #include "kernels/cuda_launch.cuh"
 #include "runtime/context.h"
 
@@ -17,8 +18,8 @@ namespace {
 // block of kBlock threads is CX channel lanes (threadIdx.x: consecutive channels, so a warp
 // reads contiguous memory) by RY row lanes (threadIdx.y). A thread keeps one channel for its
 // whole life, so per-channel values are loaded once, and walks rows with a grid stride.
-// Activations have storage type T (f32 today, bf16 later); arithmetic and per-channel
-// vectors are f32.
+// Activations and gamma/beta (the compute copy of the weights) have storage type T (f32, or
+// bf16 in bf16 mode); arithmetic and the per-channel statistics are f32.
 template <int CX>
 struct Tile {
   static constexpr int kRY = kBlock / CX;
@@ -194,7 +195,7 @@ __global__ void apply_deferred_kernel(float* acc, float momentum, float* running
 // inference the running variance that invstd is computed from. y may alias x or residual.
 template <class T, int CX>
 __global__ void __launch_bounds__(kBlock)
-    normalize_kernel(const T* x, const float* __restrict__ gamma, const float* __restrict__ beta,
+    normalize_kernel(const T* x, const T* __restrict__ gamma, const T* __restrict__ beta,
                      const float* __restrict__ mean, const float* __restrict__ scale,
                      bool scale_is_var, float eps, const T* residual, bool relu, T* y, int64_t rows,
                      int channels) {
@@ -203,8 +204,8 @@ __global__ void __launch_bounds__(kBlock)
   if (c >= channels) return;
   const float m = mean[c];
   const float is = scale_is_var ? bn_invstd(scale[c], eps) : scale[c];
-  const float g = gamma[c];
-  const float b = beta[c];
+  const float g = float(gamma[c]);
+  const float b = float(beta[c]);
   const int64_t stride = int64_t(gridDim.y) * RY;
   for (int64_t r = int64_t(blockIdx.y) * RY + threadIdx.y; r < rows; r += stride) {
     const int64_t i = r * channels + c;
@@ -271,7 +272,7 @@ __global__ void __launch_bounds__(kBlock)
 // dx and dresidual may alias dy: each element is read before it is written, by one thread.
 template <class T, int CX>
 __global__ void __launch_bounds__(kBlock)
-    backward_input_kernel(const T* x, const T* y, const T* dy, const float* __restrict__ gamma,
+    backward_input_kernel(const T* x, const T* y, const T* dy, const T* __restrict__ gamma,
                           const float* __restrict__ mean, const float* __restrict__ invstd,
                           const float* __restrict__ sums, bool relu, int64_t rows, int channels,
                           T* dx, T* dresidual) {
@@ -280,7 +281,7 @@ __global__ void __launch_bounds__(kBlock)
   if (c >= channels) return;
   const float m = mean[c];
   const float is = invstd[c];
-  const float ga = gamma[c];
+  const float ga = float(gamma[c]);
   const float mean_g = sums[c] / float(rows);
   const float mean_gxc = sums[channels + c] / float(rows);
   const int64_t stride = int64_t(gridDim.y) * RY;
@@ -305,7 +306,9 @@ void check_channels_fit(const char* op, int64_t channels) {
 
 void batchnorm_stats(const TensorView& x, const TensorView& mean, const TensorView& invstd,
                      double eps, const Stream& stream) {
-  const auto d = bn_args::check_stats(x, mean, invstd, eps, false);
+  if (is_bf16(x) || is_bf16(mean) || is_bf16(invstd))
+    require_bf16_mix("batchnorm_stats", {{"x", &x}}, {{"mean", &mean}, {"invstd", &invstd}});
+  const auto d = bn_args::check_stats(checked_as_f32(x), mean, invstd, eps, false);
   check_channels_fit("batchnorm_stats", d.channels);
   if (d.channels == 0) return;
   const int C = static_cast<int>(d.channels);
@@ -317,8 +320,12 @@ void batchnorm_stats(const TensorView& x, const TensorView& mean, const TensorVi
     auto* partial = static_cast<Moments*>(DeviceContext::get(stream.device())
                                               .resources(stream)
                                               .workspace(sizeof(Moments) * parts * C));
-    stats_partial_kernel<float, CX>
-        <<<grid, block, 0, stream.handle()>>>(x.data<float>(), d.rows, C, partial);
+    if (is_bf16(x))
+      stats_partial_kernel<__nv_bfloat16, CX>
+          <<<grid, block, 0, stream.handle()>>>(x.data<__nv_bfloat16>(), d.rows, C, partial);
+    else
+      stats_partial_kernel<float, CX>
+          <<<grid, block, 0, stream.handle()>>>(x.data<float>(), d.rows, C, partial);
     AUGUR_CHECK_LAUNCH("batchnorm_stats_partial", stream.handle());
     stats_finalize_kernel<CX><<<dim3(grid.x), block, 0, stream.handle()>>>(
         partial, parts, C, static_cast<float>(eps), mean.data<float>(), invstd.data<float>());
@@ -365,24 +372,50 @@ void batchnorm_apply_deferred(const TensorView& acc, double momentum,
 
 namespace {
 
+template <class T>
+void launch_normalize_as(const bn_args::BnDims& d, const TensorView& x, const TensorView& gamma,
+                         const TensorView& beta, const TensorView& mean, const TensorView& scale,
+                         bool scale_is_var, double eps, const TensorView& residual,
+                         BnActivation act, const TensorView& y, const Stream& stream,
+                         const char* op) {
+  const int C = static_cast<int>(d.channels);
+  const T* res = residual.empty() ? nullptr : residual.data<T>();
+  with_channel_lanes(C, [&](auto lanes) {
+    constexpr int CX = decltype(lanes)::value;
+    const dim3 block(CX, Tile<CX>::kRY);
+    const dim3 grid = grid_for_tiles(d.rows, C, CX, 1);
+    normalize_kernel<T, CX><<<grid, block, 0, stream.handle()>>>(
+        x.data<T>(), gamma.data<T>(), beta.data<T>(), mean.data<float>(), scale.data<float>(),
+        scale_is_var, static_cast<float>(eps), res, act == BnActivation::Relu, y.data<T>(), d.rows,
+        C);
+    AUGUR_CHECK_LAUNCH(op, stream.handle());
+  });
+}
+
 void launch_normalize(const bn_args::BnDims& d, const TensorView& x, const TensorView& gamma,
                       const TensorView& beta, const TensorView& mean, const TensorView& scale,
                       bool scale_is_var, double eps, const TensorView& residual, BnActivation act,
                       const TensorView& y, const Stream& stream, const char* op) {
   check_channels_fit(op, d.channels);
   if (d.rows == 0 || d.channels == 0) return;
-  const int C = static_cast<int>(d.channels);
-  const float* res = residual.empty() ? nullptr : residual.data<float>();
-  with_channel_lanes(C, [&](auto lanes) {
-    constexpr int CX = decltype(lanes)::value;
-    const dim3 block(CX, Tile<CX>::kRY);
-    const dim3 grid = grid_for_tiles(d.rows, C, CX, 1);
-    normalize_kernel<float, CX><<<grid, block, 0, stream.handle()>>>(
-        x.data<float>(), gamma.data<float>(), beta.data<float>(), mean.data<float>(),
-        scale.data<float>(), scale_is_var, static_cast<float>(eps), res, act == BnActivation::Relu,
-        y.data<float>(), d.rows, C);
-    AUGUR_CHECK_LAUNCH(op, stream.handle());
-  });
+  if (is_bf16(x))
+    launch_normalize_as<__nv_bfloat16>(d, x, gamma, beta, mean, scale, scale_is_var, eps, residual,
+                                       act, y, stream, op);
+  else
+    launch_normalize_as<float>(d, x, gamma, beta, mean, scale, scale_is_var, eps, residual, act, y,
+                               stream, op);
+}
+
+// bf16 mode: x, gamma, beta, residual and y bf16; the statistics f32 (as on the CPU).
+void check_normalize_mix(const char* op, const TensorView& x, const TensorView& gamma,
+                         const TensorView& beta, const TensorView& mean, const TensorView& scale,
+                         const TensorView& residual, const TensorView& y, const char* mean_name,
+                         const char* scale_name) {
+  if (is_bf16(x) || is_bf16(gamma) || is_bf16(beta) || is_bf16(mean) || is_bf16(scale) ||
+      is_bf16(residual) || is_bf16(y))
+    require_bf16_mix(
+        op, {{"x", &x}, {"gamma", &gamma}, {"beta", &beta}, {"residual", &residual}, {"y", &y}},
+        {{mean_name, &mean}, {scale_name, &scale}});
 }
 
 }  // namespace
@@ -391,7 +424,11 @@ void batchnorm_forward_train(const TensorView& x, const TensorView& gamma, const
                              const TensorView& mean, const TensorView& invstd,
                              const TensorView& residual, BnActivation act, const TensorView& y,
                              const Stream& stream) {
-  const auto d = bn_args::check_forward_train(x, gamma, beta, mean, invstd, residual, y, false);
+  check_normalize_mix("batchnorm_forward_train", x, gamma, beta, mean, invstd, residual, y, "mean",
+                      "invstd");
+  const auto d = bn_args::check_forward_train(checked_as_f32(x), checked_as_f32(gamma),
+                                              checked_as_f32(beta), mean, invstd,
+                                              checked_as_f32(residual), checked_as_f32(y), false);
   launch_normalize(d, x, gamma, beta, mean, invstd, false, 0.0, residual, act, y, stream,
                    "batchnorm_forward_train");
 }
@@ -400,25 +437,27 @@ void batchnorm_forward_infer(const TensorView& x, const TensorView& gamma, const
                              const TensorView& running_mean, const TensorView& running_var,
                              double eps, const TensorView& residual, BnActivation act,
                              const TensorView& y, const Stream& stream) {
-  const auto d = bn_args::check_forward_infer(x, gamma, beta, running_mean, running_var, eps,
-                                              residual, y, false);
+  check_normalize_mix("batchnorm_forward_infer", x, gamma, beta, running_mean, running_var,
+                      residual, y, "running_mean", "running_var");
+  const auto d = bn_args::check_forward_infer(checked_as_f32(x), checked_as_f32(gamma),
+                                              checked_as_f32(beta), running_mean, running_var, eps,
+                                              checked_as_f32(residual), checked_as_f32(y), false);
   launch_normalize(d, x, gamma, beta, running_mean, running_var, true, eps, residual, act, y,
                    stream, "batchnorm_forward_infer");
 }
 
-void batchnorm_backward(const TensorView& x, const TensorView& y, const TensorView& dy,
-                        const TensorView& gamma, const TensorView& mean, const TensorView& invstd,
-                        BnActivation act, const TensorView& dx, const TensorView& dgamma,
-                        const TensorView& dbeta, const TensorView& dresidual,
-                        const Stream& stream) {
-  const auto d = bn_args::check_backward(x, y, dy, gamma, mean, invstd, act, dx, dgamma, dbeta,
-                                         dresidual, false);
-  check_channels_fit("batchnorm_backward", d.channels);
-  if (x.numel() == 0) return;
+namespace {
+
+template <class T>
+void backward_as(const bn_args::BnDims& d, const TensorView& x, const TensorView& y,
+                 const TensorView& dy, const TensorView& gamma, const TensorView& mean,
+                 const TensorView& invstd, BnActivation act, const TensorView& dx,
+                 const TensorView& dgamma, const TensorView& dbeta, const TensorView& dresidual,
+                 const Stream& stream) {
   const int C = static_cast<int>(d.channels);
   const bool relu = act == BnActivation::Relu;
-  const float* py = relu ? y.data<float>() : nullptr;
-  float* pdr = dresidual.empty() ? nullptr : dresidual.data<float>();
+  const T* py = relu ? y.data<T>() : nullptr;
+  T* pdr = dresidual.empty() ? nullptr : dresidual.data<T>();
   with_channel_lanes(C, [&](auto lanes) {
     constexpr int CX = decltype(lanes)::value;
     const dim3 block(CX, Tile<CX>::kRY);
@@ -431,18 +470,49 @@ void batchnorm_backward(const TensorView& x, const TensorView& y, const TensorVi
                                .workspace(sizeof(float) * 2 * C + sizeof(GradSums) * parts * C));
     auto* sums = reinterpret_cast<float*>(ws);
     auto* partial = reinterpret_cast<GradSums*>(ws + sizeof(float) * 2 * C);
-    backward_partial_kernel<float, CX><<<reduce_grid, block, 0, stream.handle()>>>(
-        x.data<float>(), py, dy.data<float>(), mean.data<float>(), relu, d.rows, C, partial);
+    backward_partial_kernel<T, CX><<<reduce_grid, block, 0, stream.handle()>>>(
+        x.data<T>(), py, dy.data<T>(), mean.data<float>(), relu, d.rows, C, partial);
     AUGUR_CHECK_LAUNCH("batchnorm_backward_partial", stream.handle());
     backward_finalize_kernel<CX><<<dim3(reduce_grid.x), block, 0, stream.handle()>>>(
         partial, parts, C, invstd.data<float>(), dgamma.data<float>(), dbeta.data<float>(), sums);
     AUGUR_CHECK_LAUNCH("batchnorm_backward_finalize", stream.handle());
-    backward_input_kernel<float, CX>
-        <<<grid_for_tiles(d.rows, C, CX, 1), block, 0, stream.handle()>>>(
-            x.data<float>(), py, dy.data<float>(), gamma.data<float>(), mean.data<float>(),
-            invstd.data<float>(), sums, relu, d.rows, C, dx.data<float>(), pdr);
+    backward_input_kernel<T, CX><<<grid_for_tiles(d.rows, C, CX, 1), block, 0, stream.handle()>>>(
+        x.data<T>(), py, dy.data<T>(), gamma.data<T>(), mean.data<float>(), invstd.data<float>(),
+        sums, relu, d.rows, C, dx.data<T>(), pdr);
     AUGUR_CHECK_LAUNCH("batchnorm_backward_input", stream.handle());
   });
+}
+
+}  // namespace
+
+void batchnorm_backward(const TensorView& x, const TensorView& y, const TensorView& dy,
+                        const TensorView& gamma, const TensorView& mean, const TensorView& invstd,
+                        BnActivation act, const TensorView& dx, const TensorView& dgamma,
+                        const TensorView& dbeta, const TensorView& dresidual,
+                        const Stream& stream) {
+  const bool bf16 = is_bf16(x) || is_bf16(y) || is_bf16(dy) || is_bf16(gamma) || is_bf16(mean) ||
+                    is_bf16(invstd) || is_bf16(dx) || is_bf16(dgamma) || is_bf16(dbeta) ||
+                    is_bf16(dresidual);
+  if (bf16)
+    require_bf16_mix(
+        "batchnorm_backward",
+        {{"x", &x},
+         {"y", &y},
+         {"dy", &dy},
+         {"gamma", &gamma},
+         {"dx", &dx},
+         {"dresidual", &dresidual}},
+        {{"mean", &mean}, {"invstd", &invstd}, {"dgamma", &dgamma}, {"dbeta", &dbeta}});
+  const auto d = bn_args::check_backward(
+      checked_as_f32(x), checked_as_f32(y), checked_as_f32(dy), checked_as_f32(gamma), mean, invstd,
+      act, checked_as_f32(dx), dgamma, dbeta, checked_as_f32(dresidual), false);
+  check_channels_fit("batchnorm_backward", d.channels);
+  if (x.numel() == 0) return;
+  if (bf16)
+    backward_as<__nv_bfloat16>(d, x, y, dy, gamma, mean, invstd, act, dx, dgamma, dbeta, dresidual,
+                               stream);
+  else
+    backward_as<float>(d, x, y, dy, gamma, mean, invstd, act, dx, dgamma, dbeta, dresidual, stream);
 }
 
 }  // namespace augur::kernels::cuda

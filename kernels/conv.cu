@@ -1,4 +1,8 @@
-// Convolutions on CUDA through cuDNN's convolution API (NHWC tensors, KRSC filters), f32.
+// Convolutions on CUDA through cuDNN's convolution API (NHWC tensors, KRSC filters), f32 or
+// bf16. bf16 runs cuDNN's bf16 configuration (bf16 tensors, f32 compute, tensor cores). Its
+// backward filter needs every tensor bf16, so the filter gradient is computed into a bf16
+// scratch and accumulated into the f32 gradient arena: one bf16 rounding of each call's
+// gradient (as PyTorch's autocast does), where the CPU emulation keeps that gradient f32.
 #include <cudnn.h>
 
 #include <algorithm>
@@ -9,6 +13,8 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/cuda_bf16.h"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/gpu_math.h"
 #include "runtime/buffer.h"
 #include "runtime/context.h"
@@ -42,21 +48,18 @@ int as_int(int64_t v, const char* op) {
 class Descriptors {
  public:
   Descriptors(const char* op, const Shape& x, const Shape& w, const Shape& y, const ConvParams& p,
-              cudnnMathType_t math) {
+              cudnnMathType_t math, cudnnDataType_t data) {
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&x_));
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&y_));
     CUDNN_CHECK(cudnnCreateFilterDescriptor(&w_));
     CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv_));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(x_, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
-                                           as_int(x[0], op), as_int(x[3], op), as_int(x[1], op),
-                                           as_int(x[2], op)));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(y_, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
-                                           as_int(y[0], op), as_int(y[3], op), as_int(y[1], op),
-                                           as_int(y[2], op)));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(x_, CUDNN_TENSOR_NHWC, data, as_int(x[0], op),
+                                           as_int(x[3], op), as_int(x[1], op), as_int(x[2], op)));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(y_, CUDNN_TENSOR_NHWC, data, as_int(y[0], op),
+                                           as_int(y[3], op), as_int(y[1], op), as_int(y[2], op)));
     // NHWC filter format = KRSC: [out channels, rows, cols, in channels].
-    CUDNN_CHECK(cudnnSetFilter4dDescriptor(w_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC,
-                                           as_int(w[0], op), as_int(w[3], op), as_int(w[1], op),
-                                           as_int(w[2], op)));
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(w_, data, CUDNN_TENSOR_NHWC, as_int(w[0], op),
+                                           as_int(w[3], op), as_int(w[1], op), as_int(w[2], op)));
     CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv_, p.pad_h, p.pad_w, p.stride_h, p.stride_w, 1,
                                                 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     set_math(math);
@@ -88,7 +91,7 @@ struct Choice {
   size_t workspace = 0;
 };
 
-using Key = std::tuple<int, int, std::vector<int64_t>, bool, bool, bool>;
+using Key = std::tuple<int, int, std::vector<int64_t>, bool, bool, bool, bool>;
 
 class AlgoCache {
  public:
@@ -115,7 +118,8 @@ AlgoCache& algo_cache() {
 }
 
 // The first usable result (cuDNN lists them fastest first): it succeeded, fits the workspace
-// limit, uses FMA math unless TF32 is allowed, and, when any such exists and determinism is
+// limit, uses FMA math unless tensor cores are allowed (TF32, or bf16 data, whose products
+// tensor cores form exactly), and, when any such exists and determinism is
 // asked for (the default), is deterministic (reruns then give identical gradients, which the
 // pipeline-versus-sequential checks need).
 template <class Perf>
@@ -151,18 +155,25 @@ struct Call {
   const TensorView& y;  // output (dy for the backward ops)
   const ConvParams& params;
   const Stream& stream;
+  bool bf16 = false;      // x, y and (but for backward filter's) w are bf16
+  TensorView filter_out;  // what cuDNN writes as w (backward filter: the bf16 scratch)
 };
 
 Choice choose(const Call& c, cudnnHandle_t h, StreamResources& res, Descriptors& d) {
-  const bool tf32 = gpu_allow_tf32();
+  const bool tf32 = gpu_allow_tf32() || c.bf16;
   const bool bench = conv_algo_search() == ConvAlgoSearch::Benchmark;
   std::vector<int64_t> dims;
   for (const Shape* s : {&c.x.shape(), &c.w.shape()})
     for (int64_t v : *s) dims.push_back(v);
   for (int v : {c.params.stride_h, c.params.stride_w, c.params.pad_h, c.params.pad_w})
     dims.push_back(v);
-  const Key key{c.stream.device().index, static_cast<int>(c.kind), dims, tf32, bench,
-                conv_deterministic()};
+  const Key key{c.stream.device().index,
+                static_cast<int>(c.kind),
+                dims,
+                tf32,
+                bench,
+                conv_deterministic(),
+                c.bf16};
   Choice choice;
   if (algo_cache().find(key, &choice)) return choice;
 
@@ -176,9 +187,9 @@ Choice choose(const Call& c, cudnnHandle_t h, StreamResources& res, Descriptors&
       const size_t bytes = benchmark_workspace(perf, count);
       void* ws = bytes ? res.workspace(bytes) : nullptr;
       // Writes candidate results into y, which the real call overwrites.
-      CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, d.x(), c.x.raw(), d.w(), c.w.raw(),
-                                                         d.conv(), d.y(), c.y.raw(), max_count,
-                                                         &count, perf.data(), ws, bytes));
+      CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
+          h, d.x(), c.x.raw(), d.w(), c.filter_out.raw(), d.conv(), d.y(), c.y.raw(), max_count,
+          &count, perf.data(), ws, bytes));
     }
     choice = pick(c.op, perf, count, tf32);
   } else if (c.kind == Op::BackwardData) {
@@ -190,9 +201,9 @@ Choice choose(const Call& c, cudnnHandle_t h, StreamResources& res, Descriptors&
       const size_t bytes = benchmark_workspace(perf, count);
       void* ws = bytes ? res.workspace(bytes) : nullptr;
       // Writes candidate results into dx, which the real call overwrites.
-      CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w(), c.w.raw(), d.y(), c.y.raw(),
-                                                              d.conv(), d.x(), c.x.raw(), max_count,
-                                                              &count, perf.data(), ws, bytes));
+      CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
+          h, d.w(), c.filter_out.raw(), d.y(), c.y.raw(), d.conv(), d.x(), c.x.raw(), max_count,
+          &count, perf.data(), ws, bytes));
     }
     choice = pick(c.op, perf, count, tf32);
   } else {
@@ -215,14 +226,37 @@ Choice choose(const Call& c, cudnnHandle_t h, StreamResources& res, Descriptors&
   return choice;
 }
 
-void run(const Call& c) {
-  detail::check_conv(c.op, c.x, c.w, c.y, c.params, false, c.kind == Op::BackwardData ? "dx" : "x",
-                     c.kind == Op::BackwardFilter ? "dw" : "w", c.kind == Op::Forward ? "y" : "dy");
+__global__ void accumulate_widened_kernel(const __nv_bfloat16* __restrict__ src,
+                                          float* __restrict__ dst, int64_t n) {
+  for_each_index(n, [&](int64_t i) { dst[i] += float(src[i]); });
+}
+
+void run(Call c) {
+  const char* xn = c.kind == Op::BackwardData ? "dx" : "x";
+  const char* wn = c.kind == Op::BackwardFilter ? "dw" : "w";
+  const char* yn = c.kind == Op::Forward ? "y" : "dy";
+  c.bf16 = is_bf16(c.x) || is_bf16(c.y) || is_bf16(c.w);
+  if (c.bf16) {
+    // Activations (and the compute copy of the filters) bf16; the filter gradient f32.
+    if (c.kind == Op::BackwardFilter)
+      require_bf16_mix(c.op, {{xn, &c.x}, {yn, &c.y}}, {{wn, &c.w}});
+    else
+      require_bf16_mix(c.op, {{xn, &c.x}, {wn, &c.w}, {yn, &c.y}});
+  }
+  detail::check_conv(c.op, checked_as_f32(c.x), checked_as_f32(c.w), checked_as_f32(c.y), c.params,
+                     false, xn, wn, yn);
   if (c.y.numel() == 0) return;  // an empty batch (the output is never empty otherwise)
   StreamResources& res = DeviceContext::get(c.stream.device()).resources(c.stream);
   cudnnHandle_t h = res.cudnn();
   Descriptors d(c.op, c.x.shape(), c.w.shape(), c.y.shape(), c.params,
-                gpu_allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH);
+                gpu_allow_tf32() || c.bf16 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH,
+                c.bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT);
+  Tensor scratch;  // bf16 backward filter: cuDNN's bf16 gradient, accumulated after
+  c.filter_out = c.w;
+  if (c.bf16 && c.kind == Op::BackwardFilter) {
+    scratch = Tensor::empty(c.w.shape(), DType::BF16, c.stream.device(), &c.stream);
+    c.filter_out = scratch;
+  }
   const Choice choice = choose(c, h, res, d);
   d.set_math(choice.math);
   void* ws = choice.workspace ? res.workspace(choice.workspace) : nullptr;
@@ -239,11 +273,17 @@ void run(const Call& c) {
                                        static_cast<cudnnConvolutionBwdDataAlgo_t>(choice.algo), ws,
                                        choice.workspace, &zero, d.x(), c.x.raw()));
       break;
-    case Op::BackwardFilter:  // beta = 1: parameter gradients accumulate
-      CUDNN_CHECK(
-          cudnnConvolutionBackwardFilter(h, &one, d.x(), c.x.raw(), d.y(), c.y.raw(), d.conv(),
-                                         static_cast<cudnnConvolutionBwdFilterAlgo_t>(choice.algo),
-                                         ws, choice.workspace, &one, d.w(), c.w.raw()));
+    case Op::BackwardFilter:
+      // Parameter gradients accumulate: beta = 1 into the f32 arena, or beta = 0 into the
+      // bf16 scratch that is then added to it.
+      CUDNN_CHECK(cudnnConvolutionBackwardFilter(
+          h, &one, d.x(), c.x.raw(), d.y(), c.y.raw(), d.conv(),
+          static_cast<cudnnConvolutionBwdFilterAlgo_t>(choice.algo), ws, choice.workspace,
+          c.bf16 ? &zero : &one, d.w(), c.filter_out.raw()));
+      if (c.bf16)
+        launch_linear("conv_backward_filter (bf16 accumulate)", accumulate_widened_kernel,
+                      c.w.numel(), c.stream, scratch.view().data<__nv_bfloat16>(),
+                      c.w.data<float>(), c.w.numel());
       break;
   }
 }
@@ -252,17 +292,17 @@ void run(const Call& c) {
 
 void conv_forward(const TensorView& x, const TensorView& w, const TensorView& y,
                   const ConvParams& params, const Stream& stream) {
-  run({"conv_forward", Op::Forward, x, w, y, params, stream});
+  run({"conv_forward", Op::Forward, x, w, y, params, stream, false, TensorView()});
 }
 
 void conv_backward_data(const TensorView& dy, const TensorView& w, const TensorView& dx,
                         const ConvParams& params, const Stream& stream) {
-  run({"conv_backward_data", Op::BackwardData, dx, w, dy, params, stream});
+  run({"conv_backward_data", Op::BackwardData, dx, w, dy, params, stream, false, TensorView()});
 }
 
 void conv_backward_filter(const TensorView& x, const TensorView& dy, const TensorView& dw,
                           const ConvParams& params, const Stream& stream) {
-  run({"conv_backward_filter", Op::BackwardFilter, x, dw, dy, params, stream});
+  run({"conv_backward_filter", Op::BackwardFilter, x, dw, dy, params, stream, false, TensorView()});
 }
 
 }  // namespace augur::kernels::cuda

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/cuda_bf16.h"
 #include "kernels/cuda_launch.cuh"
 #include "kernels/dispatch.h"
 #include "kernels/pool.h"
@@ -120,72 +121,88 @@ __global__ void gap_backward_kernel(const T* __restrict__ dy, T* __restrict__ dx
   });
 }
 
-template <class I>
+template <class T, class I>
 void launch_max_pool_forward(const TensorView& x, const TensorView& y, const TensorView& argmax,
                              const MaxPoolParams& p, const Stream& stream) {
-  launch_linear("max_pool_forward", max_pool_forward_kernel<float, I>, y.numel(), stream,
-                x.data<float>(), y.data<float>(), argmax.data<int32_t>(), geometry<I>(x, y, p));
+  launch_linear("max_pool_forward", max_pool_forward_kernel<T, I>, y.numel(), stream, x.data<T>(),
+                y.data<T>(), argmax.data<int32_t>(), geometry<I>(x, y, p));
 }
 
-template <class I>
+template <class T, class I>
 void launch_max_pool_backward(const TensorView& dy, const TensorView& argmax, const TensorView& dx,
                               const MaxPoolParams& p, const Stream& stream) {
-  launch_linear("max_pool_backward", max_pool_backward_kernel<float, I>, dx.numel(), stream,
-                dy.data<float>(), argmax.data<int32_t>(), dx.data<float>(), geometry<I>(dx, dy, p));
+  launch_linear("max_pool_backward", max_pool_backward_kernel<T, I>, dx.numel(), stream,
+                dy.data<T>(), argmax.data<int32_t>(), dx.data<T>(), geometry<I>(dx, dy, p));
 }
 
-template <class I>
+template <class T, class I>
 void launch_gap_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
-  launch_linear("global_avg_pool_forward", gap_forward_kernel<float, I>, y.numel(), stream,
-                x.data<float>(), y.data<float>(), I(x.n()), I(x.h() * x.w()), I(x.c()));
+  launch_linear("global_avg_pool_forward", gap_forward_kernel<T, I>, y.numel(), stream, x.data<T>(),
+                y.data<T>(), I(x.n()), I(x.h() * x.w()), I(x.c()));
 }
 
-template <class I>
+template <class T, class I>
 void launch_gap_backward(const TensorView& dy, const TensorView& dx, const Stream& stream) {
-  launch_linear("global_avg_pool_backward", gap_backward_kernel<float, I>, dx.numel(), stream,
-                dy.data<float>(), dx.data<float>(), I(dx.n()), I(dx.h() * dx.w()), I(dx.c()));
+  launch_linear("global_avg_pool_backward", gap_backward_kernel<T, I>, dx.numel(), stream,
+                dy.data<T>(), dx.data<T>(), I(dx.n()), I(dx.h() * dx.w()), I(dx.c()));
+}
+
+// Storage type by the views' dtype (f32, or bf16 for both), index type by their size.
+template <class F>
+void with_types(const TensorView& a, const TensorView& b, F f) {
+  const bool narrow = fits_int32(a, b);
+  if (is_bf16(a)) {
+    if (narrow)
+      f(__nv_bfloat16{}, int32_t{});
+    else
+      f(__nv_bfloat16{}, int64_t{});
+  } else if (narrow) {
+    f(float{}, int32_t{});
+  } else {
+    f(float{}, int64_t{});
+  }
 }
 
 }  // namespace
 
 void max_pool_forward(const TensorView& x, const TensorView& y, const TensorView& argmax,
                       const MaxPoolParams& params, const Stream& stream) {
-  detail::check_max_pool_forward(x, y, argmax, params, false);
-  const int64_t total = y.numel();
-  if (total == 0) return;
-  if (fits_int32(x, y))
-    launch_max_pool_forward<int32_t>(x, y, argmax, params, stream);
-  else
-    launch_max_pool_forward<int64_t>(x, y, argmax, params, stream);
+  if (is_bf16(x) || is_bf16(y)) require_bf16_mix("max_pool_forward", {{"x", &x}, {"y", &y}});
+  detail::check_max_pool_forward(checked_as_f32(x), checked_as_f32(y), argmax, params, false);
+  if (y.numel() == 0) return;
+  with_types(x, y, [&](auto t, auto i) {
+    launch_max_pool_forward<decltype(t), decltype(i)>(x, y, argmax, params, stream);
+  });
 }
 
 void max_pool_backward(const TensorView& dy, const TensorView& argmax, const TensorView& dx,
                        const MaxPoolParams& params, const Stream& stream) {
-  detail::check_max_pool_backward(dy, argmax, dx, params, false);
-  const int64_t total = dx.numel();
-  if (total == 0) return;
-  if (fits_int32(dx, dy))
-    launch_max_pool_backward<int32_t>(dy, argmax, dx, params, stream);
-  else
-    launch_max_pool_backward<int64_t>(dy, argmax, dx, params, stream);
+  if (is_bf16(dy) || is_bf16(dx)) require_bf16_mix("max_pool_backward", {{"dy", &dy}, {"dx", &dx}});
+  detail::check_max_pool_backward(checked_as_f32(dy), argmax, checked_as_f32(dx), params, false);
+  if (dx.numel() == 0) return;
+  with_types(dx, dy, [&](auto t, auto i) {
+    launch_max_pool_backward<decltype(t), decltype(i)>(dy, argmax, dx, params, stream);
+  });
 }
 
 void global_avg_pool_forward(const TensorView& x, const TensorView& y, const Stream& stream) {
-  detail::check_global_avg_pool("global_avg_pool_forward", x, y, false);
+  if (is_bf16(x) || is_bf16(y)) require_bf16_mix("global_avg_pool_forward", {{"x", &x}, {"y", &y}});
+  detail::check_global_avg_pool("global_avg_pool_forward", checked_as_f32(x), checked_as_f32(y),
+                                false);
   if (y.numel() == 0) return;
-  if (fits_int32(x, y))
-    launch_gap_forward<int32_t>(x, y, stream);
-  else
-    launch_gap_forward<int64_t>(x, y, stream);
+  with_types(x, y,
+             [&](auto t, auto i) { launch_gap_forward<decltype(t), decltype(i)>(x, y, stream); });
 }
 
 void global_avg_pool_backward(const TensorView& dy, const TensorView& dx, const Stream& stream) {
-  detail::check_global_avg_pool("global_avg_pool_backward", dx, dy, false);
+  if (is_bf16(dy) || is_bf16(dx))
+    require_bf16_mix("global_avg_pool_backward", {{"dy", &dy}, {"dx", &dx}});
+  detail::check_global_avg_pool("global_avg_pool_backward", checked_as_f32(dx), checked_as_f32(dy),
+                                false);
   if (dx.numel() == 0) return;
-  if (fits_int32(dx, dy))
-    launch_gap_backward<int32_t>(dy, dx, stream);
-  else
-    launch_gap_backward<int64_t>(dy, dx, stream);
+  with_types(dx, dy, [&](auto t, auto i) {
+    launch_gap_backward<decltype(t), decltype(i)>(dy, dx, stream);
+  });
 }
 
 }  // namespace augur::kernels::cuda

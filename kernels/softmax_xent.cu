@@ -4,6 +4,7 @@
 
 #include <climits>
 
+#include "kernels/cuda_bf16.h"
 #include "kernels/cuda_launch.cuh"
 #include "kernels/label_check.h"
 #include "kernels/softmax_xent.h"
@@ -94,18 +95,31 @@ __global__ void __launch_bounds__(kFinishBlock)
   }
 }
 
+// T: the logits' and their gradient's storage (f32, or bf16 with the loss still f32).
+template <int BLOCK, class T>
+void launch_rows_as(const TensorView& logits, const TensorView& labels, const TensorView& dlogits,
+                    float eps, float* row_loss, const Stream& stream) {
+  const int64_t n = logits.dim(0), classes = logits.dim(1);
+  xent_rows_kernel<T, BLOCK><<<static_cast<unsigned>(n), BLOCK, 0, stream.handle()>>>(
+      logits.data<T>(), labels.data<int64_t>(), classes, eps, n, row_loss,
+      dlogits.empty() ? nullptr : dlogits.data<T>());
+}
+
 template <int BLOCK>
 void launch_rows(const TensorView& logits, const TensorView& labels, const TensorView& dlogits,
                  float eps, float* row_loss, const Stream& stream) {
-  const int64_t n = logits.dim(0), classes = logits.dim(1);
-  xent_rows_kernel<float, BLOCK><<<static_cast<unsigned>(n), BLOCK, 0, stream.handle()>>>(
-      logits.data<float>(), labels.data<int64_t>(), classes, eps, n, row_loss,
-      dlogits.empty() ? nullptr : dlogits.data<float>());
+  if (is_bf16(logits))
+    launch_rows_as<BLOCK, __nv_bfloat16>(logits, labels, dlogits, eps, row_loss, stream);
+  else
+    launch_rows_as<BLOCK, float>(logits, labels, dlogits, eps, row_loss, stream);
 }
 
 void run(const char* op, const TensorView& logits, const TensorView& labels, const TensorView& loss,
          const TensorView& dlogits, double label_smoothing, const Stream& stream) {
-  detail::check_softmax_xent(op, logits, labels, loss, dlogits, label_smoothing, false);
+  if (is_bf16(logits) || is_bf16(dlogits) || is_bf16(loss))
+    require_bf16_mix(op, {{"logits", &logits}, {"dlogits", &dlogits}}, {{"loss", &loss}});
+  detail::check_softmax_xent(op, checked_as_f32(logits), labels, loss, checked_as_f32(dlogits),
+                             label_smoothing, false);
   const int64_t n = logits.dim(0), classes = logits.dim(1);
   AUGUR_ARG_CHECK(n <= INT_MAX, op, ": ", logits.str(), " has more rows than a grid holds");
   // Workspace: the label mark, then one f32 loss per row.

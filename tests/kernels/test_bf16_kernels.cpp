@@ -32,6 +32,35 @@ const Stream& cpu_stream() {
   return s;
 }
 
+// Where the family checks below run: the CPU (its emulation of bf16) or a GPU (its bf16
+// kernels). The f64 references always run on the CPU.
+struct Target {
+  Device device = Device::cpu();
+  const Stream* stream = nullptr;
+};
+Target& target() {
+  static Target t;
+  return t;
+}
+const Stream& ts() {
+  return target().stream ? *target().stream : cpu_stream();
+}
+bool on_gpu() {
+  return target().device.is_cuda();
+}
+
+// Runs the checks on GPU 0 for its scope.
+class OnGpu {
+ public:
+  OnGpu() : stream_(Stream::create(Device::cuda(0))) { target() = {Device::cuda(0), &stream_}; }
+  ~OnGpu() { target() = Target{}; }
+  OnGpu(const OnGpu&) = delete;
+  OnGpu& operator=(const OnGpu&) = delete;
+
+ private:
+  Stream stream_;
+};
+
 // Unit roundoffs: bf16 keeps 8 significant bits, f32 24.
 constexpr double kBf16U = 0x1p-8, kF32U = 0x1p-24;
 
@@ -49,9 +78,8 @@ struct Twin {
 };
 
 Twin twin(const std::vector<float>& v, Shape s, DType dtype = DType::BF16) {
-  Twin t{make_tensor(v, s, Device::cpu(), cpu_stream()),
-         Tensor::empty(s, dtype, Device::cpu(), nullptr)};
-  k::convert(t.f, t.b, cpu_stream());
+  Twin t{make_tensor(v, s, target().device, ts()), Tensor::empty(s, dtype, target().device, &ts())};
+  k::convert(t.f, t.b, ts());
   return t;
 }
 
@@ -63,13 +91,13 @@ Twin random_twin(Shape s, uint64_t seed, DType dtype = DType::BF16, float lo = -
 // The bf16 call's output is the f32 call's rounded to nearest even (bf16), or equal (f32).
 void require_matches(const Twin& t, const char* what) {
   INFO(what);
-  const std::vector<float> f = to_vector<float>(t.f, cpu_stream());
+  const std::vector<float> f = to_vector<float>(t.f, ts());
   if (t.b.dtype() == DType::F32) {
-    const std::vector<float> b = to_vector<float>(t.b, cpu_stream());
+    const std::vector<float> b = to_vector<float>(t.b, ts());
     REQUIRE(std::memcmp(f.data(), b.data(), f.size() * sizeof(float)) == 0);
     return;
   }
-  const std::vector<bf16> b = to_vector<bf16>(t.b, cpu_stream());
+  const std::vector<bf16> b = to_vector<bf16>(t.b, ts());
   int64_t mismatches = 0;
   for (size_t i = 0; i < f.size(); ++i) mismatches += float_to_bf16(f[i]).bits != b[i].bits;
   REQUIRE(mismatches == 0);
@@ -77,11 +105,11 @@ void require_matches(const Twin& t, const char* what) {
 
 // Makes the f32 twin hold the bf16 twin's values again, before an op reads an output.
 void resync(const Twin& t) {
-  if (t.b.dtype() == DType::BF16) k::convert(t.b, t.f, cpu_stream());
+  if (t.b.dtype() == DType::BF16) k::convert(t.b, t.f, ts());
 }
 
 std::vector<double> as_f64(const TensorView& t) {
-  const Stream& s = cpu_stream();
+  const Stream& s = t.device().is_cpu() ? cpu_stream() : ts();
   if (t.dtype() == DType::F32) {
     const std::vector<float> v = to_vector<float>(t, s);
     return std::vector<double>(v.begin(), v.end());
@@ -99,8 +127,10 @@ Tensor f64_of(const TensorView& t, bool absolute = false) {
   return make_tensor(v, t.shape(), Device::cpu(), cpu_stream());
 }
 
+// On the target; f64 (the references) on the CPU.
 Tensor zeros(Shape s, DType d) {
-  return Tensor::zeros(s, d, Device::cpu(), cpu_stream());
+  if (d == DType::F64) return Tensor::zeros(s, d, Device::cpu(), cpu_stream());
+  return Tensor::zeros(s, d, target().device, ts());
 }
 
 // gamma_K = K u / (1 - K u): the worst-case relative error of a K-term sum in f32.
@@ -110,11 +140,13 @@ double gamma_f32(int64_t terms) {
 
 // |got - exact| <= (rounded ? u_bf16 |exact| : 0) + (1 + u_bf16) gamma_K magnitude, elementwise,
 // where magnitude is the same sum over the absolute values of the terms: the f32 sum's error
-// bound, then (for a bf16 output) one rounding to bf16.
+// bound, then (for a bf16 output) one rounding to bf16. `rounded_in_between`: an f32 output
+// that went through bf16 once (cuDNN's bf16 filter gradient, then accumulated in f32).
 void require_within_sum_bound(const TensorView& got, const TensorView& exact,
-                              const TensorView& magnitude, int64_t terms, const char* what) {
+                              const TensorView& magnitude, int64_t terms, const char* what,
+                              bool rounded_in_between = false) {
   INFO(what << " (" << terms << " terms per sum)");
-  const bool rounded = got.dtype() == DType::BF16;
+  const bool rounded = got.dtype() == DType::BF16 || rounded_in_between;
   const std::vector<double> g = as_f64(got);
   const std::vector<double> e = to_vector<double>(exact, cpu_stream());
   const std::vector<double> m = to_vector<double>(magnitude, cpu_stream());
@@ -127,7 +159,7 @@ void require_within_sum_bound(const TensorView& got, const TensorView& exact,
     rounding_seen += std::abs(g[i] - e[i]) > gam * m[i];
   }
   CHECK(outside == 0);
-  if (rounded) CHECK(rounding_seen > int64_t(g.size()) / 4);
+  if (got.dtype() == DType::BF16) CHECK(rounding_seen > int64_t(g.size()) / 4);
 }
 
 }  // namespace
@@ -173,8 +205,12 @@ TEST_CASE("convert rounds f32 to bf16 to nearest even and widens exactly", "[ker
   CHECK_THROWS_WITH(k::convert(f, short_b, cpu_stream()), Catch::Contains("shapes differ"));
 }
 
-TEST_CASE("bf16 convolutions store the f32 result rounded and stay within bf16 bounds of f64",
-          "[kernels][bf16]") {
+namespace {
+
+// The convolution family on the target. On the CPU the bf16 call must store the f32 call's
+// result rounded; on a GPU cuDNN's bf16 and f32 paths use different algorithms, so there the
+// bounds against f64 are the check (with one more bf16 rounding of the filter gradient).
+void conv_checks() {
   struct Case {
     Shape x, w;
     k::ConvParams p;
@@ -193,7 +229,8 @@ TEST_CASE("bf16 convolutions store the f32 result rounded and stay within bf16 b
     Twin dx{zeros(c.x, DType::F32), zeros(c.x, DType::BF16)};
     // The filter gradient accumulates into the f32 gradient arena from a non-zero start.
     Twin dw = random_twin(c.w, seed++, DType::F32);
-    const Stream& s = cpu_stream();
+    const Stream& s = ts();
+    const Stream& c64 = cpu_stream();
     k::conv_forward(x.f, w.f, y.f, c.p, s);
     k::conv_forward(x.b, w.b, y.b, c.p, s);
     k::conv_backward_data(dy.f, w.f, dx.f, c.p, s);
@@ -201,32 +238,49 @@ TEST_CASE("bf16 convolutions store the f32 result rounded and stay within bf16 b
     const std::vector<double> dw0 = as_f64(dw.b);
     k::conv_backward_filter(x.f, dy.f, dw.f, c.p, s);
     k::conv_backward_filter(x.b, dy.b, dw.b, c.p, s);
-    require_matches(y, "forward");
-    require_matches(dx, "backward data");
-    require_matches(dw, "backward filter");
+    if (!on_gpu()) {
+      require_matches(y, "forward");
+      require_matches(dx, "backward data");
+      require_matches(dw, "backward filter");
+    }
 
     // Against f64 on the same inputs; each bound's magnitude is the op over |inputs|.
     const int64_t taps = c.w[1] * c.w[2];
     Tensor y64 = zeros(ys, DType::F64), ym = zeros(ys, DType::F64);
-    k::conv_forward(f64_of(x.b), f64_of(w.b), y64, c.p, s);
-    k::conv_forward(f64_of(x.b, true), f64_of(w.b, true), ym, c.p, s);
+    k::conv_forward(f64_of(x.b), f64_of(w.b), y64, c.p, c64);
+    k::conv_forward(f64_of(x.b, true), f64_of(w.b, true), ym, c.p, c64);
     require_within_sum_bound(y.b, y64, ym, taps * c.x[3], "forward vs f64");
     Tensor dx64 = zeros(c.x, DType::F64), dxm = zeros(c.x, DType::F64);
-    k::conv_backward_data(f64_of(dy.b), f64_of(w.b), dx64, c.p, s);
-    k::conv_backward_data(f64_of(dy.b, true), f64_of(w.b, true), dxm, c.p, s);
+    k::conv_backward_data(f64_of(dy.b), f64_of(w.b), dx64, c.p, c64);
+    k::conv_backward_data(f64_of(dy.b, true), f64_of(w.b, true), dxm, c.p, c64);
     require_within_sum_bound(dx.b, dx64, dxm, taps * c.w[0], "backward data vs f64");
-    Tensor dw64 = make_tensor(dw0, c.w, Device::cpu(), s);
+    Tensor dw64 = make_tensor(dw0, c.w, Device::cpu(), c64);
     std::vector<double> dw0_abs = dw0;
     for (double& v : dw0_abs) v = std::abs(v);
-    Tensor dwm = make_tensor(dw0_abs, c.w, Device::cpu(), s);
-    k::conv_backward_filter(f64_of(x.b), f64_of(dy.b), dw64, c.p, s);
-    k::conv_backward_filter(f64_of(x.b, true), f64_of(dy.b, true), dwm, c.p, s);
-    require_within_sum_bound(dw.b, dw64, dwm, ys[0] * ys[1] * ys[2] + 1, "backward filter vs f64");
+    Tensor dwm = make_tensor(dw0_abs, c.w, Device::cpu(), c64);
+    k::conv_backward_filter(f64_of(x.b), f64_of(dy.b), dw64, c.p, c64);
+    k::conv_backward_filter(f64_of(x.b, true), f64_of(dy.b, true), dwm, c.p, c64);
+    require_within_sum_bound(dw.b, dw64, dwm, ys[0] * ys[1] * ys[2] + 1, "backward filter vs f64",
+                             on_gpu());
   }
 }
 
-TEST_CASE("bf16 linear layers store the f32 result rounded and stay within bf16 bounds of f64",
+}  // namespace
+
+TEST_CASE("bf16 convolutions store the f32 result rounded and stay within bf16 bounds of f64",
           "[kernels][bf16]") {
+  conv_checks();
+}
+
+TEST_CASE("gpu: bf16 convolutions (cuDNN) stay within bf16 bounds of f64", "[gpu][kernels][bf16]") {
+  AUGUR_REQUIRE_GPU();
+  const OnGpu gpu;
+  conv_checks();
+}
+
+namespace {
+
+void linear_checks() {
   const int64_t n = 6, in = 72, out = 10;
   const Twin x = random_twin(Shape{n, in}, 11), w = random_twin(Shape{out, in}, 12);
   const Twin b = random_twin(Shape{out}, 13), dy = random_twin(Shape{n, out}, 14);
@@ -234,30 +288,58 @@ TEST_CASE("bf16 linear layers store the f32 result rounded and stay within bf16 
   Twin dx{zeros(Shape{n, in}, DType::F32), zeros(Shape{n, in}, DType::BF16)};
   Twin dw{zeros(Shape{out, in}, DType::F32), zeros(Shape{out, in}, DType::F32)};
   Twin db{zeros(Shape{out}, DType::F32), zeros(Shape{out}, DType::F32)};
-  const Stream& s = cpu_stream();
+  const Stream& s = ts();
+  const Stream& c64 = cpu_stream();
   k::linear_forward(x.f, w.f, b.f, y.f, s);
   k::linear_forward(x.b, w.b, b.b, y.b, s);
   k::linear_backward(x.f, w.f, dy.f, dx.f, dw.f, db.f, s);
   k::linear_backward(x.b, w.b, dy.b, dx.b, dw.b, db.b, s);
-  require_matches(y, "forward");
-  require_matches(dx, "dx");
-  require_matches(dw, "dw");
-  require_matches(db, "db");
+  if (!on_gpu()) {  // cuBLAS's bf16 and f32 GEMMs sum in different orders
+    require_matches(y, "forward");
+    require_matches(dx, "dx");
+    require_matches(dw, "dw");
+    require_matches(db, "db");
+  }
   Tensor y64 = zeros(Shape{n, out}, DType::F64), ym = zeros(Shape{n, out}, DType::F64);
-  k::linear_forward(f64_of(x.b), f64_of(w.b), f64_of(b.b), y64, s);
-  k::linear_forward(f64_of(x.b, true), f64_of(w.b, true), f64_of(b.b, true), ym, s);
+  k::linear_forward(f64_of(x.b), f64_of(w.b), f64_of(b.b), y64, c64);
+  k::linear_forward(f64_of(x.b, true), f64_of(w.b, true), f64_of(b.b, true), ym, c64);
   require_within_sum_bound(y.b, y64, ym, in + 1, "forward vs f64");
+  Tensor dx64 = zeros(Shape{n, in}, DType::F64), dxm = zeros(Shape{n, in}, DType::F64);
+  Tensor dw64 = zeros(Shape{out, in}, DType::F64), dwm = zeros(Shape{out, in}, DType::F64);
+  Tensor db64 = zeros(Shape{out}, DType::F64), dbm = zeros(Shape{out}, DType::F64);
+  k::linear_backward(f64_of(x.b), f64_of(w.b), f64_of(dy.b), dx64, dw64, db64, c64);
+  k::linear_backward(f64_of(x.b, true), f64_of(w.b, true), f64_of(dy.b, true), dxm, dwm, dbm, c64);
+  require_within_sum_bound(dx.b, dx64, dxm, out, "dx vs f64");
+  require_within_sum_bound(dw.b, dw64, dwm, n, "dw vs f64");
+  require_within_sum_bound(db.b, db64, dbm, n, "db vs f64");
 }
 
-TEST_CASE("bf16 BatchNorm keeps its statistics in f32 and stores the f32 result rounded",
+}  // namespace
+
+TEST_CASE("bf16 linear layers store the f32 result rounded and stay within bf16 bounds of f64",
           "[kernels][bf16]") {
+  linear_checks();
+}
+
+TEST_CASE("gpu: bf16 linear layers (cuBLAS) stay within bf16 bounds of f64",
+          "[gpu][kernels][bf16]") {
+  AUGUR_REQUIRE_GPU();
+  const OnGpu gpu;
+  linear_checks();
+}
+
+namespace {
+
+// BatchNorm on the target: its bf16 kernels are its f32 kernels with bf16 loads and stores, so
+// on either device the bf16 call stores the f32 call's result rounded.
+void batchnorm_checks() {
   const Shape xs = Shape::nhwc(4, 5, 5, 12), cs{12};
   const Twin x = random_twin(xs, 21, DType::BF16, -2.f, 3.f);
   const Twin gamma = random_twin(cs, 22, DType::BF16, 0.5f, 1.5f), beta = random_twin(cs, 23);
   const Twin residual = random_twin(xs, 24), dy = random_twin(xs, 25);
   Twin mean{zeros(cs, DType::F32), zeros(cs, DType::F32)};
   Twin invstd{zeros(cs, DType::F32), zeros(cs, DType::F32)};
-  const Stream& s = cpu_stream();
+  const Stream& s = ts();
   k::batchnorm_stats(x.f, mean.f, invstd.f, 1e-5, s);
   k::batchnorm_stats(x.b, mean.b, invstd.b, 1e-5, s);
   require_matches(mean, "mean");
@@ -297,9 +379,23 @@ TEST_CASE("bf16 BatchNorm keeps its statistics in f32 and stores the f32 result 
   require_matches(y, "forward_infer");
 }
 
-TEST_CASE("bf16 elementwise, pooling, loss and accuracy kernels store the f32 result rounded",
+}  // namespace
+
+TEST_CASE("bf16 BatchNorm keeps its statistics in f32 and stores the f32 result rounded",
           "[kernels][bf16]") {
-  const Stream& s = cpu_stream();
+  batchnorm_checks();
+}
+
+TEST_CASE("gpu: bf16 BatchNorm kernels store their f32 result rounded", "[gpu][kernels][bf16]") {
+  AUGUR_REQUIRE_GPU();
+  const OnGpu gpu;
+  batchnorm_checks();
+}
+
+namespace {
+
+void elementwise_checks() {
+  const Stream& s = ts();
   const Shape xs = Shape::nhwc(2, 6, 6, 8);
   const Twin a = random_twin(xs, 31), b = random_twin(xs, 32);
   Twin y{zeros(xs, DType::F32), zeros(xs, DType::BF16)};
@@ -350,7 +446,7 @@ TEST_CASE("bf16 elementwise, pooling, loss and accuracy kernels store the f32 re
 
   const Twin logits = random_twin(Shape{5, 7}, 35, DType::BF16, -4.f, 4.f);
   const Tensor labels =
-      make_tensor(std::vector<int64_t>{0, 6, 3, 3, 1}, Shape{5}, Device::cpu(), s);
+      make_tensor(std::vector<int64_t>{0, 6, 3, 3, 1}, Shape{5}, target().device, s);
   Twin loss{zeros(Shape{1}, DType::F32), zeros(Shape{1}, DType::F32)};
   Twin dlogits{zeros(Shape{5, 7}, DType::F32), zeros(Shape{5, 7}, DType::BF16)};
   k::softmax_xent_forward_backward(logits.f, labels, loss.f, dlogits.f, 0.1, s);
@@ -364,6 +460,20 @@ TEST_CASE("bf16 elementwise, pooling, loss and accuracy kernels store the f32 re
   k::accuracy_topk(logits.f, labels, counts_f, 3, s);
   k::accuracy_topk(logits.b, labels, counts_b, 3, s);
   CHECK(to_vector<int64_t>(counts_f, s) == to_vector<int64_t>(counts_b, s));
+}
+
+}  // namespace
+
+TEST_CASE("bf16 elementwise, pooling, loss and accuracy kernels store the f32 result rounded",
+          "[kernels][bf16]") {
+  elementwise_checks();
+}
+
+TEST_CASE("gpu: bf16 elementwise, pooling, loss and accuracy kernels store the f32 result rounded",
+          "[gpu][kernels][bf16]") {
+  AUGUR_REQUIRE_GPU();
+  const OnGpu gpu;
+  elementwise_checks();
 }
 
 TEST_CASE("bf16 calls refuse a wrong mix of dtypes, naming the op and the view",
