@@ -47,6 +47,11 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
   app->add_option("--precision", o->precision,
                   "auto, fp32, tf32 or bf16 (auto: tf32 with a GPU stage, else fp32)")
       ->check(CLI::IsMember(precision_names()));
+  app->add_flag("--cudnn-benchmark", o->cudnn_benchmark,
+                "GPU: time the candidate convolution algorithms of each shape once and keep the "
+                "fastest (a rerun may pick others: resumed runs are then not bit-exact)");
+  app->add_flag("--nondeterministic", o->nondeterministic,
+                "GPU: allow convolution algorithms that accumulate with atomics");
   if (for_eval) {
     app->add_option("--weights", o->weights, "Checkpoint or torchvision state_dict (safetensors)")
         ->required()
@@ -157,6 +162,8 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"balance", o.balance},
           {"split_at", o.split_at},
           {"precision", o.precision},
+          {"cudnn_benchmark", o.cudnn_benchmark},
+          {"nondeterministic", o.nondeterministic},
           {"weight_policy", o.weight_policy},
           {"predictor", o.predictor},
           {"bn_stats", o.bn_stats},

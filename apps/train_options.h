@@ -43,6 +43,11 @@ struct TrainOptions {
   std::string device;   // all stages on this device (default: cuda:0 if present, else cpu)
   std::string balance, split_at;
   std::string precision = "auto";  // auto, fp32, tf32 or bf16 (apps/precision.h)
+  // GPU convolution algorithms: cuDNN's heuristic choice (reproducible from run to run, so a
+  // resumed run ends bit for bit as the uninterrupted one), or timed per shape once
+  // (--cudnn-benchmark, PyTorch's benchmark mode); deterministic ones unless --nondeterministic.
+  bool cudnn_benchmark = false;
+  bool nondeterministic = false;
   std::string weight_policy = "predict";
   std::string predictor = "nesterov";
   std::string bn_stats = "micro";

@@ -8,6 +8,7 @@
 #include "apps/precision.h"
 #include "apps/stage_flags.h"
 #include "data/open.h"
+#include "kernels/gpu_math.h"
 #include "pipeline/partitioner.h"
 #include "pipeline/schedule_generators.h"
 #include "pipeline/staleness.h"
@@ -84,12 +85,18 @@ ModelSpec model_for(const TrainOptions& o, const data::Dataset& d) {
                      {d.num_classes(), static_cast<int>(shape.c), static_cast<int>(shape.h)});
 }
 
-// --precision for the stages' devices; sets the GPU kernels' TF32 switch to match.
+// --precision for the stages' devices; sets the GPU kernels' TF32 switch to match, and their
+// convolution algorithm rules (--cudnn-benchmark, --nondeterministic).
 Precision precision_of(const TrainOptions& o, const std::vector<StagePlacement>& placement) {
   std::vector<Device> devices;
   for (const StagePlacement& s : placement) devices.push_back(s.device);
   const Precision p = resolve_precision(o.precision, devices);
   apply_precision(p);
+  // The convolution algorithm rules travel with the precision: both are process-wide
+  // switches of the GPU kernels (kernels/gpu_math.h).
+  kernels::set_conv_algo_search(o.cudnn_benchmark ? kernels::ConvAlgoSearch::Benchmark
+                                                  : kernels::ConvAlgoSearch::Heuristic);
+  kernels::set_conv_deterministic(!o.nondeterministic);
   return p;
 }
 

@@ -115,9 +115,11 @@ def case_precision(d):
     assert dtypes <= {"F32", "I64"} and "F32" in dtypes, dtypes
     # The same run in fp32 (auto on the CPU) trains differently: bf16 really computed.
     f32 = os.path.join(d, "fp32")
-    run(SMALL + ["--epochs", "2", "--output-dir", f32])
+    run(SMALL + ["--epochs", "2", "--output-dir", f32, "--cudnn-benchmark", "--nondeterministic"])
     with open(os.path.join(f32, "args.json")) as f:
-        assert json.load(f)["precision"] == "fp32"
+        recorded = json.load(f)
+    assert recorded["precision"] == "fp32", recorded
+    assert recorded["cudnn_benchmark"] and recorded["nondeterministic"], recorded
     assert tensors(os.path.join(full, "model_1.safetensors")) != \
         tensors(os.path.join(f32, "model_1.safetensors"))
     # (How close bf16 training comes to fp32 is the accuracy study's question, with seeds:
