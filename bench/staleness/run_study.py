@@ -176,10 +176,14 @@ PRESETS["compensation-lr-range"] = dict(
 P_NES = ("pipedream", "predict", "nesterov")
 PRESETS["bf16-accuracy"] = dict(
     copy.deepcopy(PRESETS["quick"]), stages=[4], lrs=[0.05], seeds=[1, 2, 3],
-    study="precision", precisions=["fp32", "bf16"], configs=[SEQ, P_NES],
+    study="precision", precisions=["fp32", "bf16"],
+    # The issue's two configurations, then two diagnostics: the pipeline without prediction
+    # and with the constant-gradient predictor (does bf16 cost a stale pipeline more?).
+    configs=[SEQ, P_NES, ("pipedream", "latest", "none"), P_CG],
     about="the quick preset (resnet20, first 3072 Fashion-MNIST training images, first 2000 "
           "test images, 3 epochs, batch 64, cosine lr 0.05) at K = 4, sequential and "
-          "pipedream/predict/nesterov, in fp32 and bf16, 3 seeds")
+          "pipedream/predict/nesterov (issue 14's check), pipedream/latest and "
+          "pipedream/predict/constant-gradient (diagnostics), in fp32 and bf16, 3 seeds")
 PRESETS["bf16-accuracy-gpu"] = dict(
     copy.deepcopy(PRESETS["bf16-accuracy"]), device="cuda:0", workers=2,
     about="the bf16-accuracy preset on one GPU, every stage on it")
