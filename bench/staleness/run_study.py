@@ -772,16 +772,13 @@ def closure(acc, seq, latest):
     return (acc - latest) / (seq - latest) if seq - latest > 0 else None
 
 
-def summarize_compensation(args):
-    """Per lr: every variant's final top-1 over seeds, and the share of the standard
-    pipedream/latest gap to the standard sequential run it closes (per seed against the
-    same seed's standard runs, and on the mean), with the pass criteria of issue 13."""
-    preset = args.preset
+def final_figures(preset, out):
+    """The completed runs' last-epoch top-1, and top-1 with re-estimated BatchNorm where the
+    run measured it: (lr, variant, schedule, policy, predictor) -> {seed: value} each."""
     p = PRESETS[preset]
-    finals = {}  # (lr, variant, schedule, policy, predictor) -> {seed: final top-1}
-    recal = {}  # the same with BatchNorm re-estimated before the evaluation
+    finals, recal = {}, {}
     for r in plan(preset):
-        ep = load_metrics(os.path.join(args.out, run_name(r)))
+        ep = load_metrics(os.path.join(out, run_name(r)))
         if not ep or len(ep) < p["epochs"]:
             continue
         key = (r["lr"], r["variant"], r["schedule"], r["policy"], r["predictor"])
@@ -789,20 +786,36 @@ def summarize_compensation(args):
         if "top1_recalibrated" in ep[-1]:
             recal.setdefault(key, {})[r["seed"]] = ep[-1]["top1_recalibrated"]
     if not finals:
-        sys.exit("run_study: no completed runs under %s" % args.out)
+        sys.exit("run_study: no completed runs under %s" % out)
+    return finals, recal
+
+
+def block_header(title, args, done):
+    """The first lines of a generated block: setup, the commands, commit, machine, progress."""
+    preset = args.preset
     commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
+    return [
+        "## %s: %s preset (generated)" % (title, preset),
+        "",
+        "- Setup: " + PRESETS[preset]["about"] + ".",
+        "- Runs: `/usr/bin/python3 bench/staleness/run_study.py run --preset %s --out %s`; page: "
+        "`... summarize --preset %s --out %s`." % (preset, args.out, preset, args.out),
+        "- Commit: `%s`; machine: %s; generated %s UTC; %d of %d planned runs complete." % (
+            commit, machine_description(args.out),
+            datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), done, len(plan(preset)))]
+
+
+def summarize_compensation(args):
+    """Per lr: every variant's final top-1 over seeds, and the share of the standard
+    pipedream/latest gap to the standard sequential run it closes (per seed against the
+    same seed's standard runs, and on the mean), with the pass criteria of issue 13."""
+    preset = args.preset
+    p = PRESETS[preset]
+    finals, recal = final_figures(preset, args.out)
     done = sum(len(v) for v in finals.values())
-    lines = []
+    lines = block_header("Staleness compensation", args, done)
     w = lines.append
-    w("## Staleness compensation: %s preset (generated)" % preset)
-    w("")
-    w("- Setup: " + p["about"] + ".")
-    w("- Runs: `/usr/bin/python3 bench/staleness/run_study.py run --preset %s --out %s`; page: "
-      "`... summarize --preset %s --out %s`." % (preset, args.out, preset, args.out))
-    w("- Commit: `%s`; machine: %s; generated %s UTC; %d of %d planned runs complete." % (
-        commit, machine_description(args.out),
-        datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), done, len(plan(preset))))
     w("- Closure = (acc - acc_latest) / (acc_seq - acc_latest) against the *standard* "
       "sequential and pipedream/latest runs (momentum 0.9, no extra flags) at the same base "
       "lr and seed; the mean closure is that of the seed means. Goal (issue 13): mean closure "
@@ -865,27 +878,10 @@ def summarize_precision(args):
     issue 14's criterion (within 0.5 points)."""
     preset = args.preset
     p = PRESETS[preset]
-    finals = {}  # (lr, precision, schedule, policy, predictor) -> {seed: final top-1}
-    for r in plan(preset):
-        ep = load_metrics(os.path.join(args.out, run_name(r)))
-        if ep and len(ep) >= p["epochs"]:
-            key = (r["lr"], r["variant"], r["schedule"], r["policy"], r["predictor"])
-            finals.setdefault(key, {})[r["seed"]] = ep[-1]["top1"]
-    if not finals:
-        sys.exit("run_study: no completed runs under %s" % args.out)
-    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    finals, _ = final_figures(preset, args.out)  # the variant is the precision
     done = sum(len(v) for v in finals.values())
-    lines = []
+    lines = block_header("Precision", args, done)
     w = lines.append
-    w("## Precision: %s preset (generated)" % preset)
-    w("")
-    w("- Setup: " + p["about"] + ".")
-    w("- Runs: `/usr/bin/python3 bench/staleness/run_study.py run --preset %s --out %s`; page: "
-      "`... summarize --preset %s --out %s`." % (preset, args.out, preset, args.out))
-    w("- Commit: `%s`; machine: %s; generated %s UTC; %d of %d planned runs complete." % (
-        commit, machine_description(args.out),
-        datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), done, len(plan(preset))))
     w("- Goal (issue 14): bf16's mean final top-1 within 0.5 points of fp32's. The per-seed "
       "differences pair runs with the same seed (same initialisation and data order); their "
       "spread is the noise the 0.5-point criterion sits in.")
