@@ -57,6 +57,11 @@ class MetricsWindow : public RunObserver {
   MetricsWindow(Settings settings, MetricsLog* log, std::function<double(int64_t)> lr_of_step);
 
   void start_epoch(int64_t epoch, int64_t steps_done);
+  // From the next loss on (at an epoch's start: a schedule with another M per step).
+  void set_micro_batches_per_step(int64_t m) {
+    s_.micro_batches_per_step = m;
+    losses_seen_ = 0;
+  }
   int64_t steps_done() const { return step_; }
   void on_record(const MicroBatchRecord& record) override;
 

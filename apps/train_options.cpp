@@ -115,6 +115,11 @@ void add_train_options(CLI::App* app, TrainOptions* o, bool for_eval) {
                   "Also evaluate each epoch with every BatchNorm's running statistics "
                   "re-estimated over the first N training batches (0: off)")
       ->check(non_negative_integer(limits::kMicroBatches));
+  app->add_option("--sync-cooldown-epochs", o->sync_cooldown_epochs,
+                  "Run pipedream's last N epochs as 1f1b with --micro-batches micro-batches, the "
+                  "optimizer and its per-stage rules unchanged: how much of the staleness gap "
+                  "finishing synchronously recovers (0: off)")
+      ->check(non_negative_integer(limits::kEpochs));
   app->add_option("--output-dir", o->output_dir, "Where metrics, checkpoints and args.json go");
   app->add_option("--resume", o->resume, "Continue from this checkpoint")->check(CLI::ExistingFile);
   app->add_flag("--overwrite", o->overwrite,
@@ -174,6 +179,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"stage_lr_warmup_steps", o.stage_lr_warmup_steps},
           {"spike_compensation", o.spike_compensation},
           {"bn_recalibrate", o.bn_recalibrate},
+          {"sync_cooldown_epochs", o.sync_cooldown_epochs},
           {"output_dir", o.output_dir},
           {"resume", o.resume},
           {"overwrite", o.overwrite},

@@ -59,6 +59,9 @@ struct TrainOptions {
   int64_t stage_lr_warmup_steps = 0;
   bool spike_compensation = false;
   int bn_recalibrate = 0;  // also evaluate with BatchNorm re-estimated over N batches
+  // A diagnostic: pipedream's last N epochs run as 1f1b with --micro-batches micro-batches
+  // (the same engine and optimizer; only the staleness goes).
+  int sync_cooldown_epochs = 0;
   // Output.
   std::string output_dir = "runs/default";
   std::string resume;

@@ -413,6 +413,11 @@ namespace {
 int train(TrainingPlan& p, const Cluster* cluster) {
   const TrainOptions& o = p.options;
   const bool writes = !cluster || cluster->root();  // only rank 0 writes files
+  if (cluster && o.sync_cooldown_epochs > 0)
+    throw Error(
+        "--sync-cooldown-epochs runs in one process: its 1f1b micro-batches have "
+        "another shape than pipedream's, and a multi-process pipeline fixes the shape "
+        "of its messages at the start");
   if (cluster) {
     p.engine.local_stages = {cluster->stage()};
     p.engine.transport = cluster->transport();
@@ -557,6 +562,21 @@ int train(TrainingPlan& p, const Cluster* cluster) {
   EvalStats last_eval;
   for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
+    if (o.sync_cooldown_epochs > 0 && epoch >= o.epochs - o.sync_cooldown_epochs &&
+        !p.synchronous) {
+      // The synchronous cool-down: the same engine (weights, optimizer state, each stage's
+      // momentum and learning rate) runs 1f1b from here, one step per mini-batch of M
+      // micro-batches as pipedream's one step per micro-batch of -b samples, so the steps
+      // and the lr schedule go on as before; only the staleness goes. An epoch's start is a
+      // drained pipeline, so nothing in flight crosses over; a resumed run switches here too.
+      p.kind = ScheduleKind::OneFOneB;
+      p.synchronous = true;
+      p.micro_batches = o.micro_batches;
+      window.set_micro_batches_per_step(p.micro_batches);
+      if (writes)
+        std::cerr << "augur: epochs " << epoch << "-" << o.epochs - 1
+                  << ": synchronous cool-down, 1f1b with " << p.micro_batches << " micro-batches\n";
+    }
     // A checkpoint taken inside an epoch resumes at its next batch (the loader serves the
     // same batches, augmented the same, as in an uninterrupted epoch).
     const int64_t first_batch = epoch == first_epoch ? step - epoch * p.steps_per_epoch : 0;
@@ -610,6 +630,7 @@ int train(TrainingPlan& p, const Cluster* cluster) {
     if (!model) continue;  // rank 0 evaluates and writes the checkpoints
     last_eval = evaluate_split(*model, p.test, o);
     nlohmann::json rec = epoch_record(epoch, step, stats, last_eval, model->next_lr(), secs);
+    rec["schedule"] = schedule_name(p.kind);  // which epochs a cool-down ran synchronously
     std::string recalibrated;
     if (o.bn_recalibrate > 0) {
       const EvalStats re = recalibrated_eval(*model, p.train, p.test, o);

@@ -153,7 +153,21 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app, int
   if (!o.balance.empty() && !o.split_at.empty())
     throw Error("--balance and --split-at contradict each other: give one of them");
   p.synchronous = is_synchronous(p.kind);
-  if (!p.synchronous && app.count("--micro-batches"))
+  if (o.sync_cooldown_epochs > 0) {
+    if (p.kind != ScheduleKind::PipeDream)
+      throw Error(
+          "--sync-cooldown-epochs ends a pipedream run synchronously, but --pp-schedule "
+          "is " +
+          o.pp_schedule);
+    if (o.sync_cooldown_epochs >= o.epochs)
+      throw Error("--sync-cooldown-epochs " + std::to_string(o.sync_cooldown_epochs) +
+                  " must be less than --epochs " + std::to_string(o.epochs) +
+                  " (for a run that is synchronous throughout, use --pp-schedule 1f1b)");
+    if (o.batch_size % o.micro_batches != 0)
+      throw Error("-b " + std::to_string(o.batch_size) + " is not divisible by --micro-batches " +
+                  std::to_string(o.micro_batches) + " (the cool-down's 1f1b micro-batches)");
+  }
+  if (!p.synchronous && app.count("--micro-batches") && o.sync_cooldown_epochs == 0)
     std::cerr << "augur: note: pipedream steps after every micro-batch of -b " << o.batch_size
               << " samples; --micro-batches does not apply\n";
   p.micro_batches = p.synchronous ? o.micro_batches : 1;

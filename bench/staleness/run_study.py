@@ -23,6 +23,7 @@ import json
 import math
 import os
 import platform
+import re
 import shlex
 import statistics
 import subprocess
@@ -145,6 +146,12 @@ COMPENSATION_VARIANTS = [
     ("pipemare-144", ["--stage-lr-warmup-steps", "144"], 1.0, [P_CG]),
     ("stage-mu0.98-pipemare-144", ["--stage-momentum-max", "0.98",
                                    "--stage-lr-warmup-steps", "144"], 1.0, [P_CG]),
+    # The synchronous cool-down diagnostic: the last epoch (of 3) as 1f1b with M = 4, the
+    # optimizer unchanged: what finishing without staleness recovers.
+    ("cooldown-1ep", ["--sync-cooldown-epochs", "1"], 1.0, [LATEST, P_CG]),
+    ("stage-mu0.98-pipemare-144-cooldown-1ep", ["--stage-momentum-max", "0.98",
+                                                "--stage-lr-warmup-steps", "144",
+                                                "--sync-cooldown-epochs", "1"], 1.0, [P_CG]),
 ]
 
 # The finalists of the seed-1 study, with the references they are measured against, at
@@ -169,6 +176,53 @@ PRESETS["compensation-seeds5"] = dict(
 PRESETS["compensation-lr-range"] = dict(
     copy.deepcopy(PRESETS["compensation-seeds5"]), lrs=[0.1, 0.4],
     about="the compensation-seeds5 runs at lr 0.1 and 0.4")
+# Phase C's other depths: the two leading finalists with the references at K = 4 (resnet20)
+# and K = 16 (resnet56, 29 units), 3 seeds (what 2 CPU cores run in a session; the GPU
+# presets below take 5).
+FINALISTS_DEPTH = {"standard": [SEQ, LATEST, P_CG], "stage-mu0.98": [P_CG],
+                   "stage-mu0.98-pipemare-144": [P_CG]}
+PRESETS["compensation-k4"] = dict(
+    copy.deepcopy(PRESETS["compensation"]), stages=[4], seeds=[1, 2, 3], only=FINALISTS_DEPTH,
+    about="the compensation study's two leading finalists and the baseline predictor at K = 4 "
+          "over 3 seeds (quick preset: resnet20, first 3072 Fashion-MNIST training images, "
+          "first 2000 test images, 3 epochs, batch 64, cosine lr)")
+PRESETS["compensation-k16"] = dict(
+    copy.deepcopy(PRESETS["compensation-k4"]), model="resnet56", stages=[16],
+    about="the compensation study's two leading finalists and the baseline predictor at K = 16 "
+          "on resnet56 over 3 seeds (first 3072 Fashion-MNIST training images, first 2000 test "
+          "images, 3 epochs, batch 64, cosine lr)")
+# The synchronous cool-down at K = 8: the last of the 3 epochs as 1f1b (M = 4), for latest,
+# the baseline predictor and the most robust finalist, beside the same runs without it.
+PRESETS["compensation-cooldown"] = dict(
+    copy.deepcopy(PRESETS["compensation"]), seeds=[1, 2, 3],
+    only={"standard": [SEQ, LATEST, P_CG], "stage-mu0.98-pipemare-144": [P_CG],
+          "cooldown-1ep": [LATEST, P_CG], "stage-mu0.98-pipemare-144-cooldown-1ep": [P_CG]},
+    about="the synchronous cool-down diagnostic at K = 8 (quick preset: resnet20, first 3072 "
+          "Fashion-MNIST training images, first 2000 test images, 3 epochs, batch 64, cosine "
+          "lr): the last epoch as 1f1b with 4 micro-batches, the optimizer unchanged, 3 seeds")
+# Longer runs, because 144-step runs penalise high momentum: the medium preset (4x the images,
+# 2x the epochs: 1152 steps; one seed on the CPU) and, for a GPU, the long one over all 60000
+# training images for 10 epochs, where sequential training is near its final accuracy. The
+# finalists keep their flags (PipeMare's warm-up over 144 steps is then no longer the whole
+# run).
+PRESETS["compensation-medium"] = dict(
+    copy.deepcopy(PRESETS["compensation-k4"]), stages=[8], limit_train=12288, epochs=6,
+    seeds=[1],
+    about="the compensation study's two leading finalists and the baseline predictor at K = 8 "
+          "on the medium preset (resnet20, first 12288 Fashion-MNIST training images, first "
+          "2000 test images, 6 epochs, batch 64, cosine lr), 1 seed")
+PRESETS["compensation-long-gpu"] = dict(
+    copy.deepcopy(PRESETS["compensation-k4"]), stages=[8], limit_train=0, limit_test=0,
+    epochs=10, device="cuda:0", workers=2, seeds=[1, 2, 3, 4, 5],
+    about="the compensation study's two leading finalists and the baseline predictor at K = 8 "
+          "on all of Fashion-MNIST (60000/10000), resnet20, 10 epochs, batch 64, cosine lr, "
+          "on one GPU, 5 seeds")
+for name in ("compensation-k4", "compensation-k16", "compensation-cooldown",
+             "compensation-medium"):
+    PRESETS[name + "-gpu"] = dict(copy.deepcopy(PRESETS[name]), device="cuda:0", workers=2,
+                                  seeds=[1, 2, 3, 4, 5],
+                                  about=re.sub(r"\b\d seeds?\b", "5 seeds",
+                                               PRESETS[name]["about"]) + ", on one GPU")
 
 # Issue 14's accuracy check: the quick preset's sequential and pipedream/predict (the trainer's
 # default nesterov predictor) runs at K = 4, lr 0.05, in fp32 and in bf16 (on the CPU the
@@ -860,6 +914,8 @@ def summarize_compensation(args):
                         len(accs), "" if len(accs) == 1 else "s")
                                              if (mc >= 0.9 and worst >= 0.75 and
                                                  min(accs) >= 20) else "no")
+                    if "cooldown" in name:  # partly synchronous: a diagnostic, not a method
+                        goal = "– (diagnostic)"
                 rc = recal.get((lr, name) + c, {})
                 w("| %s | %s | %d | %s | %s | %s | %s | %s | %s |" % (
                     name, label(dict(schedule=c[0], policy=c[1], predictor=c[2])), len(accs),

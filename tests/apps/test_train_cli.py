@@ -500,6 +500,47 @@ def case_rules(d):
     assert tensors(ckpt) == final, "killed and resumed under the staleness rules differs"
 
 
+def case_cooldown(d):
+    # --sync-cooldown-epochs: pipedream's last epoch runs as 1f1b, one step per mini-batch as
+    # before (steps and lr go on unchanged). It is the run a user gets by resuming the
+    # pipedream checkpoint with --pp-schedule 1f1b: bit for bit the same weights. It resumes
+    # exactly itself, and differs from the pipedream run it starts from.
+    plain_args = SMALL + ["--predictor", "constant-gradient", "--epochs", "3"]
+    base = plain_args + ["--micro-batches", "2"]
+    cool = os.path.join(d, "cool")
+    p = run(base + ["--sync-cooldown-epochs", "1", "--output-dir", cool])
+    assert "epochs 2-2: synchronous cool-down, 1f1b with 2 micro-batches" in p.stderr, p.stderr
+    assert "does not apply" not in p.stderr, p.stderr  # --micro-batches applies here
+    ep = epochs(cool)
+    assert [r["schedule"] for r in ep] == ["pipedream", "pipedream", "1f1b"], ep
+    assert [r["step"] for r in ep] == [8, 16, 24], [r["step"] for r in ep]
+    plain = os.path.join(d, "plain")
+    run(base + ["--output-dir", plain])
+    assert [r["lr"] for r in epochs(plain)] == [r["lr"] for r in ep], "the lr schedule moved"
+    final = tensors(os.path.join(cool, "model_2.safetensors"))
+    assert final != tensors(os.path.join(plain, "model_2.safetensors")), "no cool-down happened"
+    assert tensors(os.path.join(cool, "model_1.safetensors")) == \
+        tensors(os.path.join(plain, "model_1.safetensors")), "the pipedream epochs differ"
+    switched = os.path.join(d, "switched")
+    run(base + ["--pp-schedule", "1f1b", "--output-dir", switched, "--resume",
+                os.path.join(plain, "model_1.safetensors")])
+    assert tensors(os.path.join(switched, "model_2.safetensors")) == final, \
+        "the cool-down is not pipedream's checkpoint resumed as 1f1b"
+    again = os.path.join(d, "again")
+    run(base + ["--sync-cooldown-epochs", "1", "--output-dir", again, "--resume",
+                os.path.join(cool, "model_1.safetensors")])
+    assert tensors(os.path.join(again, "model_2.safetensors")) == final, "resume differs"
+    for extra, needle in [
+            (["--sync-cooldown-epochs", "3"], "--sync-cooldown-epochs 3 must be less than "
+                                              "--epochs 3"),
+            (["--sync-cooldown-epochs", "1", "--pp-schedule", "gpipe"],
+             "--sync-cooldown-epochs ends a pipedream run synchronously"),
+            (["--sync-cooldown-epochs", "1", "--micro-batches", "5"],
+             "not divisible by --micro-batches 5")]:
+        p = run(plain_args + extra + ["--output-dir", os.path.join(d, "bad")], expect_ok=False)
+        assert needle in p.stderr, (extra, p.stderr)
+
+
 def main():
     case = sys.argv[2]
     with tempfile.TemporaryDirectory() as d:
