@@ -235,6 +235,14 @@ def main():
         assert "3 processes" in p.stderr and "--pp-stages 2" in p.stderr, p.stderr
         print("3 processes for 2 stages: refused")
 
+        # The synchronous cool-down changes the micro-batches' shape mid-run: one process
+        # only, refused before any work, naming the flag.
+        p, _ = ranks(2, ["--pp-stages", "2", "--epochs", "2", "--sync-cooldown-epochs", "1",
+                         "--output-dir", os.path.join(d, "cooldown")], expect_ok=False)
+        assert "--sync-cooldown-epochs runs in one process" in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(d, "cooldown", "metrics.jsonl"))
+        print("--sync-cooldown-epochs across processes: refused")
+
         # torchrun's variables on CPU ranks: refused before any work, pointing to mpirun
         # (torchrun-style launches carry GPU ranks over NCCL).
         env = dict(ENV, RANK="0", WORLD_SIZE="2", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
