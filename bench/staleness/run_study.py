@@ -177,29 +177,30 @@ PRESETS["compensation-lr-range"] = dict(
     copy.deepcopy(PRESETS["compensation-seeds5"]), lrs=[0.1, 0.4],
     about="the compensation-seeds5 runs at lr 0.1 and 0.4")
 # Phase C's other depths: the two leading finalists with the references at K = 4 (resnet20)
-# and K = 16 (resnet56, 29 units), 3 seeds (what 2 CPU cores run in a session; the GPU
-# presets below take 5).
+# and K = 16 (resnet56, 29 units): 2 seeds at K = 4 and 1 at K = 16 (what 2 CPU cores run in
+# a session: a run takes 1-3 minutes there); the GPU presets below take 5.
 FINALISTS_DEPTH = {"standard": [SEQ, LATEST, P_CG], "stage-mu0.98": [P_CG],
                    "stage-mu0.98-pipemare-144": [P_CG]}
 PRESETS["compensation-k4"] = dict(
-    copy.deepcopy(PRESETS["compensation"]), stages=[4], seeds=[1, 2, 3], only=FINALISTS_DEPTH,
+    copy.deepcopy(PRESETS["compensation"]), stages=[4], seeds=[1, 2], only=FINALISTS_DEPTH,
     about="the compensation study's two leading finalists and the baseline predictor at K = 4 "
-          "over 3 seeds (quick preset: resnet20, first 3072 Fashion-MNIST training images, "
+          "over 2 seeds (quick preset: resnet20, first 3072 Fashion-MNIST training images, "
           "first 2000 test images, 3 epochs, batch 64, cosine lr)")
 PRESETS["compensation-k16"] = dict(
-    copy.deepcopy(PRESETS["compensation-k4"]), model="resnet56", stages=[16],
+    copy.deepcopy(PRESETS["compensation-k4"]), model="resnet56", stages=[16], seeds=[1],
     about="the compensation study's two leading finalists and the baseline predictor at K = 16 "
-          "on resnet56 over 3 seeds (first 3072 Fashion-MNIST training images, first 2000 test "
+          "on resnet56, 1 seed (first 3072 Fashion-MNIST training images, first 2000 test "
           "images, 3 epochs, batch 64, cosine lr)")
 # The synchronous cool-down at K = 8: the last of the 3 epochs as 1f1b (M = 4), for latest,
-# the baseline predictor and the most robust finalist, beside the same runs without it.
+# the baseline predictor and the most robust finalist, beside the same runs without it
+# (2 seeds on the CPU).
 PRESETS["compensation-cooldown"] = dict(
-    copy.deepcopy(PRESETS["compensation"]), seeds=[1, 2, 3],
+    copy.deepcopy(PRESETS["compensation"]), seeds=[1, 2],
     only={"standard": [SEQ, LATEST, P_CG], "stage-mu0.98-pipemare-144": [P_CG],
           "cooldown-1ep": [LATEST, P_CG], "stage-mu0.98-pipemare-144-cooldown-1ep": [P_CG]},
     about="the synchronous cool-down diagnostic at K = 8 (quick preset: resnet20, first 3072 "
           "Fashion-MNIST training images, first 2000 test images, 3 epochs, batch 64, cosine "
-          "lr): the last epoch as 1f1b with 4 micro-batches, the optimizer unchanged, 3 seeds")
+          "lr): the last epoch as 1f1b with 4 micro-batches, the optimizer unchanged, 2 seeds")
 # Longer runs, because 144-step runs penalise high momentum: the medium preset (4x the images,
 # 2x the epochs: 1152 steps; one seed on the CPU) and, for a GPU, the long one over all 60000
 # training images for 10 epochs, where sequential training is near its final accuracy. The
