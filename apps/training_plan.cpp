@@ -163,17 +163,15 @@ TrainingPlan plan_training(const TrainOptions& options, const CLI::App& app, int
       throw Error("--sync-cooldown-epochs " + std::to_string(o.sync_cooldown_epochs) +
                   " must be less than --epochs " + std::to_string(o.epochs) +
                   " (for a run that is synchronous throughout, use --pp-schedule 1f1b)");
-    if (o.batch_size % o.micro_batches != 0)
-      throw Error("-b " + std::to_string(o.batch_size) + " is not divisible by --micro-batches " +
-                  std::to_string(o.micro_batches) + " (the cool-down's 1f1b micro-batches)");
   }
   if (!p.synchronous && app.count("--micro-batches") && o.sync_cooldown_epochs == 0)
     std::cerr << "augur: note: pipedream steps after every micro-batch of -b " << o.batch_size
               << " samples; --micro-batches does not apply\n";
   p.micro_batches = p.synchronous ? o.micro_batches : 1;
-  if (p.synchronous && o.batch_size % p.micro_batches != 0)
+  // Every synchronous epoch splits -b into --micro-batches: the whole run's, or a cool-down's.
+  if ((p.synchronous || o.sync_cooldown_epochs > 0) && o.batch_size % o.micro_batches != 0)
     throw Error("-b " + std::to_string(o.batch_size) + " is not divisible by --micro-batches " +
-                std::to_string(p.micro_batches));
+                std::to_string(o.micro_batches));
   p.stages = o.pp_stages;
 
   // The default run trains without a download: Fashion-MNIST from Debian's package when it
