@@ -76,31 +76,32 @@ std::shared_ptr<NcclComm> NcclComm::split(int color, int key, Clock::time_point 
 }
 
 NcclComm::~NcclComm() {
-  if (!comm_) return;
-  if (!aborted_.load()) {
-    // Flush what was issued, then free; a communicator that does not finish in time (a peer
-    // gone) is aborted instead of hanging the exit.
-    const DeviceGuard bind(device_, std::nothrow);
-    ncclResult_t state = ncclCommFinalize(comm_);
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    poll_until(
-        [&] {
-          if (state == ncclInProgress) ncclCommGetAsyncError(comm_, &state);
-          return state != ncclInProgress;
-        },
-        deadline);
-    if (state == ncclSuccess) {
-      ncclCommDestroy(comm_);
-      return;
-    }
-  }
-  ncclCommAbort(comm_);
+  // An aborted communicator is already freed (ncclCommAbort reclaims it): a second abort
+  // would free it again.
+  if (!comm_ || aborted_.load()) return;
+  // Flush what was issued, then free; a communicator that does not finish in time (a peer
+  // gone) is aborted instead of hanging the exit.
+  const DeviceGuard bind(device_, std::nothrow);
+  ncclResult_t state = ncclCommFinalize(comm_);
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  poll_until(
+      [&] {
+        if (state == ncclInProgress) ncclCommGetAsyncError(comm_, &state);
+        return state != ncclInProgress;
+      },
+      deadline);
+  if (state == ncclSuccess)
+    ncclCommDestroy(comm_);
+  else
+    ncclCommAbort(comm_);
 }
 
 void NcclComm::check(ncclResult_t result, const char* call) const {
   if (result == ncclSuccess || result == ncclInProgress) return;
-  throw Error(std::string(call) + " failed: " + ncclGetErrorString(result) +
-              (comm_ ? std::string(" (") + ncclGetLastError(comm_) + ")" : std::string()));
+  // After an abort the communicator is freed: only NCCL's last error of the process remains.
+  const ncclComm_t live = aborted_.load() ? nullptr : comm_;
+  throw Error(std::string(call) + " failed: " + ncclGetErrorString(result) + " (" +
+              ncclGetLastError(live) + ")");
 }
 
 void NcclComm::wait_ready(Clock::time_point deadline, const std::string& what) {
