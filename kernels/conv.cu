@@ -33,9 +33,23 @@ namespace augur::kernels::cuda {
 
 namespace {
 
-// Algorithms needing more scratch than this are passed over (fixed, so the choice does not
-// depend on what else happens to be allocated when a shape is first seen).
-constexpr size_t kMaxWorkspaceBytes = size_t(256) << 20;
+// Algorithms needing more scratch than this are passed over: 1/32 of the device's memory, at
+// least 256 MiB (4.4 GiB on an H200). Fixed per device, so the choice does not depend on what
+// else happens to be allocated when a shape is first seen; sized by the device because the
+// fast FMA algorithms' scratch grows with the batch (a fixed 256 MiB left strict f32 ResNet-50
+// at batch 256 on an H200 a quarter of its batch-64 speed per image).
+size_t max_workspace_bytes(const Device& device) {
+  static std::mutex mutex;
+  static std::map<int, size_t> limits;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = limits.find(device.index);
+  if (it != limits.end()) return it->second;
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, device.index));
+  const size_t limit = std::max(size_t(256) << 20, size_t(prop.totalGlobalMem) / 32);
+  limits.emplace(device.index, limit);
+  return limit;
+}
 
 enum class Op { Forward, BackwardData, BackwardFilter };
 
@@ -123,26 +137,27 @@ AlgoCache& algo_cache() {
 // asked for (the default), is deterministic (reruns then give identical gradients, which the
 // pipeline-versus-sequential checks need).
 template <class Perf>
-Choice pick(const char* op, const std::vector<Perf>& perf, int count, bool tf32) {
+Choice pick(const char* op, const std::vector<Perf>& perf, int count, bool tf32,
+            size_t max_workspace) {
   for (int pass = conv_deterministic() ? 0 : 1; pass < 2; ++pass) {
     for (int i = 0; i < count; ++i) {
       const Perf& p = perf[i];
-      if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspaceBytes) continue;
+      if (p.status != CUDNN_STATUS_SUCCESS || p.memory > max_workspace) continue;
       if (!tf32 && p.mathType != CUDNN_FMA_MATH) continue;
       if (pass == 0 && p.determinism != CUDNN_DETERMINISTIC) continue;
       return {static_cast<int>(p.algo), p.mathType, p.memory};
     }
   }
   AUGUR_THROW(op, ": cuDNN offers no algorithm (of ", count, " candidates) within ",
-              kMaxWorkspaceBytes >> 20, " MiB of workspace", tf32 ? "" : " using FMA math");
+              max_workspace >> 20, " MiB of workspace", tf32 ? "" : " using FMA math");
 }
 
 // Largest workspace among the heuristic candidates that fit the limit, for benchmarking.
 template <class Perf>
-size_t benchmark_workspace(const std::vector<Perf>& perf, int count) {
+size_t benchmark_workspace(const std::vector<Perf>& perf, int count, size_t max_workspace) {
   size_t bytes = 0;
   for (int i = 0; i < count; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kMaxWorkspaceBytes)
+    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= max_workspace)
       bytes = std::max(bytes, perf[i].memory);
   return bytes;
 }
@@ -176,6 +191,7 @@ Choice choose(const Call& c, cudnnHandle_t h, StreamResources& res, Descriptors&
                 c.bf16};
   Choice choice;
   if (algo_cache().find(key, &choice)) return choice;
+  const size_t limit = max_workspace_bytes(c.stream.device());
 
   int max_count = 0, count = 0;
   if (c.kind == Op::Forward) {
@@ -184,35 +200,35 @@ Choice choose(const Call& c, cudnnHandle_t h, StreamResources& res, Descriptors&
     CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x(), d.w(), d.conv(), d.y(), max_count,
                                                        &count, perf.data()));
     if (bench) {
-      const size_t bytes = benchmark_workspace(perf, count);
+      const size_t bytes = benchmark_workspace(perf, count, limit);
       void* ws = bytes ? res.workspace(bytes) : nullptr;
       // Writes candidate results into y, which the real call overwrites.
       CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
           h, d.x(), c.x.raw(), d.w(), c.filter_out.raw(), d.conv(), d.y(), c.y.raw(), max_count,
           &count, perf.data(), ws, bytes));
     }
-    choice = pick(c.op, perf, count, tf32);
+    choice = pick(c.op, perf, count, tf32, limit);
   } else if (c.kind == Op::BackwardData) {
     CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max_count));
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(max_count);
     CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w(), d.y(), d.conv(), d.x(),
                                                             max_count, &count, perf.data()));
     if (bench) {
-      const size_t bytes = benchmark_workspace(perf, count);
+      const size_t bytes = benchmark_workspace(perf, count, limit);
       void* ws = bytes ? res.workspace(bytes) : nullptr;
       // Writes candidate results into dx, which the real call overwrites.
       CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
           h, d.w(), c.filter_out.raw(), d.y(), c.y.raw(), d.conv(), d.x(), c.x.raw(), max_count,
           &count, perf.data(), ws, bytes));
     }
-    choice = pick(c.op, perf, count, tf32);
+    choice = pick(c.op, perf, count, tf32, limit);
   } else {
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &max_count));
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(max_count);
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x(), d.y(), d.conv(), d.w(),
                                                               max_count, &count, perf.data()));
     if (bench) {
-      const size_t bytes = benchmark_workspace(perf, count);
+      const size_t bytes = benchmark_workspace(perf, count, limit);
       void* ws = bytes ? res.workspace(bytes) : nullptr;
       // dw accumulates, so the candidates write into a scratch copy instead.
       Buffer scratch(c.stream.device(), c.w.bytes(), &c.stream);
@@ -220,7 +236,7 @@ Choice choose(const Call& c, cudnnHandle_t h, StreamResources& res, Descriptors&
           h, d.x(), c.x.raw(), d.y(), c.y.raw(), d.conv(), d.w(), scratch.data(), max_count, &count,
           perf.data(), ws, bytes));
     }
-    choice = pick(c.op, perf, count, tf32);
+    choice = pick(c.op, perf, count, tf32, limit);
   }
   algo_cache().insert(key, choice);
   return choice;
@@ -248,8 +264,13 @@ void run(Call c) {
   if (c.y.numel() == 0) return;  // an empty batch (the output is never empty otherwise)
   StreamResources& res = DeviceContext::get(c.stream.device()).resources(c.stream);
   cudnnHandle_t h = res.cudnn();
+  // bf16 needs CUDNN_TENSOR_OP_MATH: under CUDNN_DEFAULT_MATH cuDNN offers tensor-core
+  // algorithms only for TF32 (the first H200 run, under DEFAULT, measured bf16 ResNet-50 at
+  // an eighth of strict f32's speed).
   Descriptors d(c.op, c.x.shape(), c.w.shape(), c.y.shape(), c.params,
-                gpu_allow_tf32() || c.bf16 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH,
+                c.bf16             ? CUDNN_TENSOR_OP_MATH
+                : gpu_allow_tf32() ? CUDNN_DEFAULT_MATH
+                                   : CUDNN_FMA_MATH,
                 c.bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT);
   Tensor scratch;  // bf16 backward filter: cuDNN's bf16 gradient, accumulated after
   c.filter_out = c.w;
