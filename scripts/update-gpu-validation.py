@@ -53,6 +53,29 @@ def parse_rows(text):
 RUNS = "## Runs\n"
 
 
+THROUGHPUT = re.compile(r"^(?:augur|torch): ([0-9.]+) img/s")
+
+
+def throughput_ratios(benchmarks):
+    """'augur NAME: A img/s against PyTorch's B (A/B x)' for each benchmark with a PyTorch
+    peer of the same name ("pytorch NAME", "(autocast)" aside) in the same run."""
+    rates = {}
+    for b in benchmarks:
+        for line in b["output"]:
+            m = THROUGHPUT.match(line)
+            if m and b["exit_code"] == 0:
+                rates[b["name"]] = float(m.group(1))
+    out = []
+    for name, rate in rates.items():
+        if name.startswith("pytorch "):
+            continue
+        for peer, peer_rate in rates.items():
+            if peer.startswith("pytorch ") and peer[8:].replace(" (autocast)", "") == name:
+                out.append("  - %s: Augur %.1f img/s, PyTorch %.1f img/s: %.2fx" % (
+                    name, rate, peer_rate, rate / peer_rate))
+    return out
+
+
 def report_section(report, report_path):
     """Markdown for one run-gpu-suite report, between markers naming it."""
     date, commit = report["date"][:10], report["bundle_commit"]
@@ -68,7 +91,8 @@ def report_section(report, report_path):
            "- Driver: %s; bundle built for CUDA architectures %s on %s" % (
                report["driver"] or "-", report["cuda_architectures"], report["bundle_built"]),
            "- Libraries: " + "; ".join(report.get("library_checks", [])),
-           "- Found in: " + ", ".join("`%s` %s" % (k, v) for k, v in report["libraries"].items()),
+           "- Found in: " + (", ".join("`%s` %s" % (k, v) for k, v in report["libraries"].items())
+                             or "(not recorded)"),
            "- `[gpu]` tests: %d passed, %d failed, %d skipped" % (
                counts["passed"], counts["failed"], counts["skipped"])]
     for t in tests:
@@ -83,6 +107,10 @@ def report_section(report, report_path):
             for r in runs:
                 if r["result"] not in ("clean", "skipped"):
                     out.append("  - %s: %s (`%s`)" % (r["result"], r["name"], r["executable"]))
+    ratios = throughput_ratios(report.get("benchmarks", []))
+    if ratios:
+        out.append("- Training throughput against PyTorch in the same run (best layout):")
+        out += ratios
     for b in report.get("benchmarks", []):
         out += ["", "<details><summary>%s (exit %d)</summary>" % (b["name"], b["exit_code"]), "",
                 "```", "$ " + b["command"]] + b["output"] + ["```", "</details>"]

@@ -68,6 +68,39 @@ PY
   grep -q "^- Status: \*\*no-device\*\*" "$tmp/doc.md" || fail "docs section from the report"
 fi
 
+# A console log of a run stopped mid-benchmark becomes an incomplete report, and its section
+# gives Augur's throughput against the PyTorch peer of the same name.
+cat >"$tmp/console.log" <<'LOG'
+augur 0.1.0 (CUDA architectures 90)
+  cuDNN         9.19.0 / 9.19.0
+  CUDA driver   13.0
+  cuda:0: NVIDIA H200 (sm_90, 132 SMs, 143155 MiB)
+passed 0.42s  test_data: gpu: one, two
+failed 1.47s  test_kernels: gpu: three
+== resnet50 training tf32: bench_resnet_cpu --tf32
+augur: 2000.0 img/s (median step 1 ms)
+== pytorch resnet50 training tf32: python3 torch_resnet_cpu.py --tf32
+torch: 1600.0 img/s (channels_last); best step 1700 img/s
+== resnet50 training bf16 batch 256: bench_resnet_cpu --bf16
+LOG
+python3 "$repo/scripts/gpu-log-to-report.py" "$tmp/console.log" --date 2026-12-04T00:00:00Z \
+  --commit abc1234 --built 2026-12-04T00:00:00Z --stopped "a test's limit" >"$tmp/rebuilt.json" ||
+  fail "gpu-log-to-report"
+python3 - "$tmp/rebuilt.json" <<'PY' || fail "rebuilt report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "incomplete" and "resnet50 training bf16 batch 256" in r["message"], r
+assert [t["result"] for t in r["tests"]] == ["passed", "failed"], r["tests"]
+assert r["tests"][0]["name"] == "gpu: one, two" and r["device"].startswith("NVIDIA H200"), r
+assert [b["exit_code"] for b in r["benchmarks"]] == [0, 0, 124], r["benchmarks"]
+assert r["library_checks"] == ["cuDNN: built against 9.19.0, found 9.19.0: ok"], r
+PY
+cp "$repo/docs/gpu-validation.md" "$tmp/doc2.md"
+python3 "$repo/scripts/update-gpu-validation.py" "$build" --report "$tmp/rebuilt.json" \
+  --doc "$tmp/doc2.md" >/dev/null
+grep -q "resnet50 training tf32: Augur 2000.0 img/s, PyTorch 1600.0 img/s: 1.25x" "$tmp/doc2.md" ||
+  fail "throughput ratio in the docs section"
+
 # A CUDA library found nowhere is named, with where it was looked for.
 sed -i 's/^cuda_libraries=.*/cuda_libraries=libcudnn.so.99/' "$b/MANIFEST"
 set +e
