@@ -36,8 +36,9 @@ namespace {
 // Algorithms needing more scratch than this are passed over: 1/32 of the device's memory, at
 // least 256 MiB (4.4 GiB on an H200). Fixed per device, so the choice does not depend on what
 // else happens to be allocated when a shape is first seen; sized by the device because the
-// fast FMA algorithms' scratch grows with the batch (a fixed 256 MiB left strict f32 ResNet-50
-// at batch 256 on an H200 a quarter of its batch-64 speed per image).
+// fast FMA algorithms' scratch grows with the batch (under a fixed 256 MiB, strict f32
+// ResNet-50 at batch 256 on an H200 ran at a quarter of its batch-64 speed per image, most
+// likely for want of scratch; not yet re-measured with this limit).
 size_t max_workspace_bytes(const Device& device) {
   static std::mutex mutex;
   static std::map<int, size_t> limits;
@@ -264,9 +265,9 @@ void run(Call c) {
   if (c.y.numel() == 0) return;  // an empty batch (the output is never empty otherwise)
   StreamResources& res = DeviceContext::get(c.stream.device()).resources(c.stream);
   cudnnHandle_t h = res.cudnn();
-  // bf16 needs CUDNN_TENSOR_OP_MATH: under CUDNN_DEFAULT_MATH cuDNN offers tensor-core
-  // algorithms only for TF32 (the first H200 run, under DEFAULT, measured bf16 ResNet-50 at
-  // an eighth of strict f32's speed).
+  // bf16 asks for CUDNN_TENSOR_OP_MATH: cuDNN documents CUDNN_DEFAULT_MATH as allowing tensor
+  // cores for TF32 (the first H200 run, under DEFAULT, measured bf16 ResNet-50 at an eighth of
+  // strict f32's speed; not yet re-measured under TENSOR_OP).
   Descriptors d(c.op, c.x.shape(), c.w.shape(), c.y.shape(), c.params,
                 c.bf16             ? CUDNN_TENSOR_OP_MATH
                 : gpu_allow_tf32() ? CUDNN_DEFAULT_MATH
