@@ -39,17 +39,11 @@ namespace {
 // fast FMA algorithms' scratch grows with the batch (under a fixed 256 MiB, strict f32
 // ResNet-50 at batch 256 on an H200 ran at a quarter of its batch-64 speed per image, most
 // likely for want of scratch; not yet re-measured with this limit).
+// Asked once per shape (on a miss of the algorithm cache), so not cached itself.
 size_t max_workspace_bytes(const Device& device) {
-  static std::mutex mutex;
-  static std::map<int, size_t> limits;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = limits.find(device.index);
-  if (it != limits.end()) return it->second;
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, device.index));
-  const size_t limit = std::max(size_t(256) << 20, size_t(prop.totalGlobalMem) / 32);
-  limits.emplace(device.index, limit);
-  return limit;
+  return std::max(size_t(256) << 20, size_t(prop.totalGlobalMem) / 32);
 }
 
 enum class Op { Forward, BackwardData, BackwardFilter };
