@@ -5,11 +5,12 @@ stopped before it wrote its report (a device call's limit, a lost machine).
     scripts/gpu-log-to-report.py LOG --date 2026-12-04T18:22:13Z --commit 9e359fc \
         --built 2026-12-04T18:16:35Z --stopped "the call's 400 s limit" > report.json
 
-The console holds each test's result line ("passed 0.42s  test_data: NAME"), `augur info`'s
+The console holds each test's result line ("passed 0.42s  test_data: NAME"), a failed test's
+output below it (lines starting "    | ", where the suite echoes it), `augur info`'s
 device and library lines, and every benchmark's "== NAME: COMMAND" header and output; not the
-failed tests' output, the driver's full version or the library folders, which the report
-then leaves empty. The benchmark that was running when the run stopped is kept with exit code
-124 (what `timeout` returns), and the report's status is "incomplete".
+driver's full version or the library folders, which the report then leaves empty. The
+benchmark that was running when the run stopped is kept with exit code 124 (what `timeout`
+returns), and the report's status is "incomplete".
 """
 import argparse
 import json
@@ -18,6 +19,7 @@ import sys
 
 RESULT = re.compile(r"^(passed|failed|skipped) ([0-9.]+)s  (test_\w+): (.*)$")
 BENCH = re.compile(r"^== (.+?): (.*)$")
+OUTPUT = "    | "  # a failed test's output, as run-gpu-suite echoes it
 LIBRARY = re.compile(r"^  (CUDA runtime|cuBLAS|cuDNN|NCCL) +(\S+) / (\S+)$")
 
 
@@ -30,6 +32,9 @@ def parse(lines):
         if m and bench is None:
             report["tests"].append({"executable": m.group(3), "name": m.group(4),
                                     "result": m.group(1), "seconds": float(m.group(2))})
+            continue
+        if line.startswith(OUTPUT) and bench is None and report["tests"]:
+            report["tests"][-1].setdefault("output", []).append(line[len(OUTPUT):])
             continue
         m = BENCH.match(line)
         if m and not line.startswith("== training"):
@@ -76,8 +81,10 @@ def main():
         "bundle_built": args.built, "cuda_architectures": args.architectures,
         "status": "incomplete",
         "message": "stopped by %s during %s; %d [gpu] test(s) failed; rebuilt from the console "
-                   "log, which does not hold the failed tests' output; the training run and any "
-                   "later benchmark did not run" % (args.stopped, last, failed),
+                   "log%s; the training run and any later benchmark did not run" % (
+                       args.stopped, last, failed,
+                       "" if all("output" in t for t in parsed["tests"] if t["result"] == "failed")
+                       else ", which does not hold every failed test's output"),
         "device": parsed["device"], "driver": parsed["driver"], "libraries": {},
         "library_search": [], "library_checks": parsed["library_checks"],
         "tests": parsed["tests"], "benchmarks": benches, "sanitizer": [], "training": None,

@@ -77,6 +77,7 @@ augur 0.1.0 (CUDA architectures 90)
   cuda:0: NVIDIA H200 (sm_90, 132 SMs, 143155 MiB)
 passed 0.42s  test_data: gpu: one, two
 failed 1.47s  test_kernels: gpu: three
+    | REQUIRE( outside == 0 ) failed
 == resnet50 training tf32: bench_resnet_cpu --tf32
 augur: 2000.0 img/s (median step 1 ms)
 == pytorch resnet50 training tf32: python3 torch_resnet_cpu.py --tf32
@@ -91,6 +92,8 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["status"] == "incomplete" and "resnet50 training bf16 batch 256" in r["message"], r
 assert [t["result"] for t in r["tests"]] == ["passed", "failed"], r["tests"]
+assert r["tests"][1]["output"] == ["REQUIRE( outside == 0 ) failed"], r["tests"]
+assert "output" not in r["tests"][0] and "does not hold" not in r["message"], r
 assert r["tests"][0]["name"] == "gpu: one, two" and r["device"].startswith("NVIDIA H200"), r
 assert [b["exit_code"] for b in r["benchmarks"]] == [0, 0, 124], r["benchmarks"]
 assert r["library_checks"] == ["cuDNN: built against 9.19.0, found 9.19.0: ok"], r
